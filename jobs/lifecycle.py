@@ -1,0 +1,246 @@
+"""A job's life after Start: plan it into chunks, record each chunk's results, finish it.
+
+Every step is safe to run twice (a Redis broker redelivers unacknowledged tasks): a chunk's
+rows are replaced, never appended; the done-counter moves only on a chunk's first completion;
+a finished job never changes again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, update
+
+from jobs import notify
+from jobs.analysis import Cancelled, SpanOptions, analyze_span
+from jobs.database import session_scope
+from jobs.decode import VideoDecodeError, plan_chunks, probe
+from jobs.errors import InvalidS3Object
+from jobs.labels import LabelFilters
+from jobs.records import Chunk, Job, LabelDetection, Phase, utcnow
+from jobs.settings import get_settings
+from jobs.storage import VideoRef, drop_cache, open_local
+from models.registry import get_analyzer, model_version
+
+log = logging.getLogger(__name__)
+
+
+def _ref(job: Job) -> VideoRef:
+    return VideoRef(job.video_bucket, job.video_name, job.video_version)
+
+
+def _cache_dir(job_id: str) -> Path:
+    return get_settings().video_cache_dir / job_id
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def finish(job_id: str, phase: Phase, message: str | None = None) -> bool:
+    """End a job and write its completion notice in the same transaction. False if it had ended."""
+    with session_scope() as session:
+        job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None or job.phase_enum.finished:
+            return False
+        job.phase = phase.value
+        job.status_message = message
+        job.finished_at = utcnow()
+        notify.record_completion(session, job)
+    drop_cache(_cache_dir(job_id))
+    return True
+
+
+@dataclass(frozen=True)
+class Plan:
+    chunk_indexes: list[int]
+
+
+def plan(job_id: str) -> Plan:
+    """Probe the video, enforce the limits that need the file, and split it into chunks.
+
+    Returns the chunks still to analyse (all of them, unless this is a redelivery)."""
+    settings = get_settings()
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.phase_enum.finished:
+            return Plan([])
+        existing = session.scalars(select(Chunk.index).where(Chunk.job_id == job_id, Chunk.state != "done")).all()
+        if job.chunks_total:
+            return Plan(list(existing))  # planned before: re-send what is not done
+        job.phase = Phase.PROBING.value
+        ref = _ref(job)
+
+    try:
+        with open_local(ref, _cache_dir(job_id)) as path:
+            info = probe(path)
+    except InvalidS3Object as error:
+        finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
+        return Plan([])
+    except VideoDecodeError as error:
+        finish(job_id, Phase.FAILED, str(error))
+        return Plan([])
+    if info.duration_millis > settings.max_video_seconds * 1000:
+        finish(job_id, Phase.FAILED, f"Video duration {info.duration_millis / 1000:.0f} s is more than the "
+                                     f"maximum of {settings.max_video_seconds:.0f} s.")
+        return Plan([])
+
+    spans = plan_chunks(info.duration_millis, int(settings.chunk_seconds * 1000))
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        job.video_metadata = {
+            "Codec": info.codec, "DurationMillis": info.duration_millis, "Format": info.format_name,
+            "FrameRate": info.frame_rate, "FrameHeight": info.height, "FrameWidth": info.width,
+        }
+        job.model_version = model_version("labels")
+        job.chunks_total = len(spans)
+        job.frames_total = max(1, int(info.duration_millis / 1000 * settings.sample_fps))
+        job.phase = Phase.ANALYZING.value
+        for index, (start, end) in enumerate(spans):
+            session.add(Chunk(job_id=job_id, index=index, start_millis=start, end_millis=end))
+    return Plan(list(range(len(spans))))
+
+
+class ChunkOutcome:
+    SKIPPED = "skipped"
+    DONE = "done"
+    LAST = "last"  # this chunk completed the job: finalize now
+
+
+def _claim(job_id: str, index: int) -> tuple[Job, Chunk] | None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        chunk = session.get(Chunk, (job_id, index))
+        if job is None or chunk is None or job.phase_enum.finished or chunk.state == "done":
+            return None
+        chunk.attempts += 1
+        chunk.state = "running"
+        chunk.claimed_by = worker_identity()
+        return job, chunk
+
+
+def _check_progress(job_id: str, index: int, frames: int) -> None:
+    with session_scope() as session:
+        session.execute(update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+                        .values(frames=frames, updated_at=utcnow()))
+        cancelled = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+    if cancelled:
+        raise Cancelled()
+
+
+def analyze(job_id: str, index: int) -> str:
+    """Analyse one chunk and replace its rows. Raises on a transient failure (the task retries)."""
+    settings = get_settings()
+    claimed = _claim(job_id, index)
+    if claimed is None:
+        return ChunkOutcome.SKIPPED
+    job, chunk = claimed
+    if job.cancel_requested:
+        finish(job_id, Phase.CANCELLED, "The job was cancelled.")
+        return ChunkOutcome.SKIPPED
+    if chunk.attempts > settings.max_chunk_attempts:
+        finish(job_id, Phase.FAILED, f"Analysis of {chunk.start_millis / 1000:.0f}-{chunk.end_millis / 1000:.0f} s "
+                                     f"failed {settings.max_chunk_attempts} times; the worker was lost or timed out.")
+        return ChunkOutcome.SKIPPED
+
+    params = job.params or {}
+    options = SpanOptions(
+        sample_fps=settings.sample_fps, batch_size=settings.batch_size, backend=settings.decoder,
+        min_confidence=float(params.get("MinConfidence", 50.0)),
+        filters=LabelFilters.from_request(params.get("Settings")), max_side=settings.decode_max_side,
+    )
+    analyzer = get_analyzer("labels", settings.models_dir, settings.device)
+    try:
+        with open_local(_ref(job), _cache_dir(job_id)) as path:
+            results = list(analyze_span(path, chunk.start_millis, chunk.end_millis, analyzer, options,
+                                        on_batch=lambda n: _check_progress(job_id, index, n)))
+    except Cancelled:
+        finish(job_id, Phase.CANCELLED, "The job was cancelled.")
+        return ChunkOutcome.SKIPPED
+    except VideoDecodeError as error:
+        finish(job_id, Phase.FAILED, str(error))
+        return ChunkOutcome.SKIPPED
+    except InvalidS3Object as error:
+        finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
+        return ChunkOutcome.SKIPPED
+    return _commit_chunk(job_id, index, results)
+
+
+def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]) -> str:
+    with session_scope() as session:
+        session.execute(delete(LabelDetection).where(LabelDetection.job_id == job_id,
+                                                     LabelDetection.chunk_index == index))
+        session.add_all(
+            LabelDetection(job_id=job_id, chunk_index=index, timestamp_millis=timestamp, name=label["Name"],
+                           confidence=label["Confidence"], label=label)
+            for timestamp, labels in results for label in labels)
+        first_completion = session.execute(
+            update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index, Chunk.state != "done")
+            .values(state="done", frames=len(results), updated_at=utcnow())).rowcount == 1
+        if not first_completion:
+            # Another delivery finished first; our replacement rows are equally valid.
+            return ChunkOutcome.DONE
+        session.execute(update(Job).where(Job.id == job_id)
+                        .values(chunks_done=Job.chunks_done + 1, updated_at=utcnow()))
+        job = session.get(Job, job_id)
+        session.refresh(job)
+        job.frames_done = session.scalar(select(func.coalesce(func.sum(Chunk.frames), 0))
+                                         .where(Chunk.job_id == job_id, Chunk.state == "done"))
+        if job.chunks_done >= job.chunks_total:
+            job.phase = Phase.FINALIZING.value
+            return ChunkOutcome.LAST
+    return ChunkOutcome.DONE
+
+
+def finalize(job_id: str) -> bool:
+    """Mark the job SUCCEEDED once every chunk is done (labels need no cross-chunk stitching:
+    segments are built on read from the stored per-frame rows)."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.phase_enum.finished or job.chunks_done < job.chunks_total:
+            return False
+    return finish(job_id, Phase.SUCCEEDED)
+
+
+@dataclass(frozen=True)
+class Stalled:
+    plan: list[str]
+    chunks: list[tuple[str, int]]
+    finalize: list[str]
+
+
+def find_stalled(now: dt.datetime | None = None) -> Stalled:
+    """Work that no live task holds any more: a lost enqueue or a worker that died for good.
+
+    Re-sending it is safe because every step is idempotent."""
+    settings = get_settings()
+    now = now or utcnow()
+    quiet = now - dt.timedelta(minutes=settings.stale_job_minutes)
+    lost = now - dt.timedelta(seconds=settings.task_time_limit + 120)
+    with session_scope() as session:
+        plan_ids = session.scalars(select(Job.id).where(
+            Job.phase.in_([Phase.QUEUED.value, Phase.PROBING.value]), Job.updated_at < quiet)).all()
+        chunks = session.execute(
+            select(Chunk.job_id, Chunk.index).join(Job, Job.id == Chunk.job_id)
+            .where(Job.phase == Phase.ANALYZING.value, Chunk.state != "done",
+                   ((Chunk.state == "running") & (Chunk.updated_at < lost))
+                   | ((Chunk.state == "pending") & (Chunk.updated_at < quiet)))).all()
+        finalize_ids = session.scalars(select(Job.id).where(
+            Job.phase == Phase.FINALIZING.value, Job.updated_at < quiet)).all()
+        # Touch what is re-sent so the next sweep waits again before re-sending it.
+        if plan_ids or finalize_ids:
+            session.execute(update(Job).where(Job.id.in_([*plan_ids, *finalize_ids])).values(updated_at=now))
+        for job_id, index in chunks:
+            session.execute(update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+                            .values(updated_at=now))
+    return Stalled(list(plan_ids), [tuple(c) for c in chunks], list(finalize_ids))
+
+
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Forget jobs past their retention (7 days by default), results and tokens with them."""
+    with session_scope() as session:
+        return session.execute(delete(Job).where(Job.expires_at < (now or utcnow()))).rowcount

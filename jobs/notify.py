@@ -1,0 +1,121 @@
+"""Completion notices: written to the outbox with the status change, delivered at least once.
+
+Channels: "redis" (PUBLISH on a channel + XADD to a stream, so a consumer that was not
+listening still finds the notice) and "sns:<topic arn>" when an SNS endpoint is configured.
+Each message carries an event id consumers can dedupe on; the Redis stream itself never holds
+a notice twice, because a marker key set in the same Lua script guards the XADD.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.records import Job, OutboxEvent, utcnow
+from jobs.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_DELIVER_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event_id', ARGV[2], 'message', ARGV[1])
+  redis.call('PUBLISH', KEYS[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+_MARKER_TTL_SECONDS = 8 * 24 * 3600
+_MAX_BACKOFF_SECONDS = 600
+
+
+def completion_message(job: Job) -> dict:
+    """Rekognition's SNS message, key order as AWS sends it; JobTag only when given."""
+    message = {"JobId": job.id, "Status": job.phase_enum.job_status, "API": job.operation}
+    if job.job_tag:
+        message["JobTag"] = job.job_tag
+    finished = job.finished_at or utcnow()
+    message["Timestamp"] = int(finished.timestamp() * 1000)
+    message["Video"] = {"S3ObjectName": job.video_name, "S3Bucket": job.video_bucket}
+    return message
+
+
+def record_completion(session: Session, job: Job) -> None:
+    """Add the job's completion notice to the outbox, in the caller's transaction."""
+    settings = get_settings()
+    event_id = str(uuid.uuid4())
+    payload = completion_message(job)
+    channels = []
+    if settings.redis_url:
+        channels.append("redis")
+    topic = ((job.params or {}).get("NotificationChannel") or {}).get("SNSTopicArn")
+    if topic and settings.sns_endpoint_url:
+        channels.append(f"sns:{topic}")
+    for channel in channels:
+        session.add(OutboxEvent(event_id=event_id, job_id=job.id, channel=channel, payload=payload))
+
+
+@functools.cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(get_settings().redis_url, socket_timeout=10)
+
+
+@functools.cache
+def _sns():
+    import boto3
+
+    settings = get_settings()
+    return boto3.client("sns", endpoint_url=settings.sns_endpoint_url, region_name=settings.region,
+                        aws_access_key_id=settings.s3_access_key_id,
+                        aws_secret_access_key=settings.s3_secret_access_key)
+
+
+def _send(event: OutboxEvent) -> None:
+    settings = get_settings()
+    text = json.dumps(event.payload, separators=(",", ":"))
+    if event.channel == "redis":
+        _redis().eval(_DELIVER_ONCE, 3, f"framewise:delivered:{event.event_id}", settings.notify_stream,
+                      settings.notify_channel, text, event.event_id, settings.notify_stream_maxlen,
+                      _MARKER_TTL_SECONDS)
+    elif event.channel.startswith("sns:"):
+        _sns().publish(TopicArn=event.channel[4:], Message=text,
+                       MessageAttributes={"EventId": {"DataType": "String", "StringValue": event.event_id}})
+    else:
+        raise ValueError(f"unknown notification channel {event.channel!r}")
+
+
+def deliver_pending(session_scope, limit: int = 100) -> int:
+    """Deliver due outbox rows; a failure is retried later with exponential backoff."""
+    now = utcnow()
+    with session_scope() as session:
+        query = (select(OutboxEvent.id)
+                 .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= now)
+                 .order_by(OutboxEvent.id).limit(limit))
+        ids = list(session.scalars(query))
+    delivered = 0
+    for event_id in ids:
+        with session_scope() as session:
+            lock = select(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.delivered_at.is_(None))
+            if session.bind.dialect.name == "postgresql":
+                lock = lock.with_for_update(skip_locked=True)  # two dispatchers never send one row at once
+            event = session.scalar(lock)
+            if event is None:
+                continue
+            event.attempts += 1
+            try:
+                _send(event)
+            except Exception as error:  # noqa: BLE001 - any failure means "try again later"
+                backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
+                event.next_attempt_at = utcnow() + dt.timedelta(seconds=backoff)
+                event.last_error = f"{type(error).__name__}: {error}"[:2000]
+                log.warning("notification %s on %s failed: %s", event.event_id, event.channel, error)
+                continue
+            event.delivered_at = utcnow()
+            delivered += 1
+    return delivered

@@ -1,0 +1,116 @@
+"""Settings, read once from the environment (prefix FRAMEWISE_). No other module reads os.environ.
+
+With nothing configured, Framewise runs on its embedded defaults: SQLite for the database and
+Celery's filesystem transport as a single-machine broker, under FRAMEWISE_DATA_DIR.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "framewise"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRAMEWISE_", extra="ignore", frozen=True)
+
+    # --- where state lives -------------------------------------------------------------
+    data_dir: Path = Field(default_factory=lambda: Path("var").resolve(),
+                           description="Embedded-mode state: SQLite file, broker folders, video cache.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in data_dir.")
+    broker_url: str | None = Field(None, description="Celery broker URL; unset = filesystem transport.")
+    redis_url: str | None = Field(None, description="Redis for completion notices (PUBLISH + XADD).")
+    models_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
+
+    # --- who may call ---------------------------------------------------------------------
+    # "AKID:secret" pairs, comma separated. Each access key id is one tenant (account).
+    credentials: str = ""
+    # Signs NextToken cursors; generated per process when unset (tokens then die with it).
+    secret_key: str = Field(default_factory=lambda: os.urandom(32).hex())
+    region: str = "us-east-1"
+
+    # --- storage ------------------------------------------------------------------------
+    bucket_root: Path | None = Field(None, description="Local buckets: <root>/<Bucket>/<Name>.")
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+
+    # --- notifications -----------------------------------------------------------------
+    notify_channel: str = "framewise:jobs"
+    notify_stream: str = "framewise:jobs:stream"
+    notify_stream_maxlen: int = 100_000
+    sns_endpoint_url: str | None = None
+
+    # --- analysis ----------------------------------------------------------------------
+    sample_fps: float = Field(2.0, gt=0, le=60)
+    chunk_seconds: float = Field(120.0, gt=0)
+    batch_size: int = Field(8, ge=1, le=256)
+    decoder: str = "pyav"  # the benchmark decides the default; "decord" stays supported
+    decode_max_side: int | None = Field(1280, ge=64, description="Downscale frames on decode.")
+    device: str | None = None  # "cpu", "cuda", "cuda:1"; unset = cuda when present
+
+    # --- Rekognition limits ----------------------------------------------------------------
+    max_concurrent_jobs: int = Field(20, ge=1)
+    max_video_bytes: int = 10 * 1024**3
+    max_video_seconds: float = 6 * 3600
+    results_ttl_days: float = 7
+    client_token_ttl_days: float = 7
+    next_token_ttl_hours: float = 24
+
+    # --- task robustness ---------------------------------------------------------------
+    task_soft_time_limit: int = 600
+    task_time_limit: int = 660
+    max_chunk_attempts: int = 3
+    stale_job_minutes: float = 30
+
+    @field_validator("decoder")
+    @classmethod
+    def _known_decoder(cls, value: str) -> str:
+        if value not in ("pyav", "decord"):
+            raise ValueError("decoder must be 'pyav' or 'decord'")
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _pairs(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            if ":" not in pair:
+                raise ValueError("credentials must be AKID:secret pairs separated by commas")
+        return value
+
+    @property
+    def credential_map(self) -> dict[str, str]:
+        pairs = (p.strip().split(":", 1) for p in self.credentials.split(",") if p.strip())
+        return {akid: secret for akid, secret in pairs}
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'framewise.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def video_cache_dir(self) -> Path:
+        return self.data_dir / "videos"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

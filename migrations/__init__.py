@@ -1,0 +1,1 @@
+"""Alembic migrations; every schema change is one revision here."""

@@ -1,0 +1,33 @@
+"""Alembic environment: the URL comes from Framewise's settings, the schema from jobs.records."""
+from __future__ import annotations
+
+from alembic import context
+
+from jobs.database import get_engine
+from jobs.records import Base
+
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = get_engine()
+    with engine.connect() as connection:
+        is_sqlite = connection.dialect.name == "sqlite"
+        if connection.dialect.name == "postgresql":
+            # Never queue behind a long transaction holding a lock on a busy table.
+            connection.exec_driver_sql("SET lock_timeout = '10s'")
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=is_sqlite,
+            transaction_per_migration=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()  # SQLAlchemy 2 rolls back what an un-committed connection did
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (--sql) migrations are not supported; run against a database.")
+run_migrations_online()

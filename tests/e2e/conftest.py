@@ -1,0 +1,167 @@
+"""The real stack for end-to-end tests: PostgreSQL, Redis, moto's S3 server, the web server,
+a Celery worker process and the dispatcher, each a real process talking over real sockets.
+
+PostgreSQL and Redis are the machine's own (FRAMEWISE_TEST_POSTGRES, FRAMEWISE_TEST_REDIS);
+each test session gets a fresh database and a Redis database flushed for it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import botocore.config
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+
+from tests.conftest import REPO, free_port
+
+POSTGRES = os.environ.get("FRAMEWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("FRAMEWISE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+BUCKET = "framewise-e2e"
+TENANT_A = ("AKIDTENANTA000000001", "secret-a-" + secrets.token_hex(8))
+TENANT_B = ("AKIDTENANTB000000002", "secret-b-" + secrets.token_hex(8))
+MAX_CONCURRENT_JOBS = 3
+MAX_VIDEO_BYTES = 20 * 1024 * 1024
+
+
+def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+
+
+@dataclass
+class Stack:
+    url: str
+    s3_url: str
+    env: dict[str, str]
+    db_url: str
+    redis_url: str
+    logs: Path
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def client(self, tenant=TENANT_A, **config):
+        return boto3.client(
+            "rekognition", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id=tenant[0], aws_secret_access_key=tenant[1],
+            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 3}, **config))
+
+    def s3(self):
+        return boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def upload(self, path: Path, key: str | None = None) -> dict:
+        key = key or path.name
+        self.s3().upload_file(str(path), BUCKET, key)
+        return {"S3Object": {"Bucket": BUCKET, "Name": key}}
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.db_url)
+
+    def redis(self) -> redis_lib.Redis:
+        return redis_lib.Redis.from_url(self.redis_url)
+
+    def start_worker(self) -> subprocess.Popen:
+        log = open(self.logs / "worker.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q", "framewise.gpu,framewise.io",
+             "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-gossip",
+             "--without-mingle", "-n", f"e2e-{secrets.token_hex(3)}@%h"],
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs["worker"] = proc
+        return proc
+
+    def wait_for_job(self, client, job_id: str, timeout: float = 300, getter: str = "get_label_detection") -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = getattr(client, getter)(JobId=job_id, MaxResults=1)
+            if response["JobStatus"] != "IN_PROGRESS":
+                return response
+            time.sleep(0.5)
+        raise TimeoutError(f"job {job_id} still IN_PROGRESS after {timeout} s; see {self.logs}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    work = tmp_path_factory.mktemp("stack")
+    logs = work / "logs"
+    logs.mkdir()
+
+    db_name = f"framewise_e2e_{secrets.token_hex(4)}"
+    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
+    db_url = f"{POSTGRES}/{db_name}"
+    redis_lib.Redis.from_url(REDIS).flushdb()
+
+    s3_port, web_port = free_port(), free_port()
+    s3_url = f"http://127.0.0.1:{s3_port}"
+    env = {
+        **os.environ,
+        "FRAMEWISE_DATA_DIR": str(work / "data"),
+        "FRAMEWISE_DATABASE_URL": db_url,
+        "FRAMEWISE_BROKER_URL": REDIS,
+        "FRAMEWISE_REDIS_URL": REDIS,
+        "FRAMEWISE_S3_ENDPOINT_URL": s3_url,
+        "FRAMEWISE_S3_ACCESS_KEY_ID": "testing",
+        "FRAMEWISE_S3_SECRET_ACCESS_KEY": "testing",
+        "FRAMEWISE_CREDENTIALS": f"{TENANT_A[0]}:{TENANT_A[1]},{TENANT_B[0]}:{TENANT_B[1]}",
+        "FRAMEWISE_SECRET_KEY": secrets.token_hex(32),
+        "FRAMEWISE_CHUNK_SECONDS": "10",
+        "FRAMEWISE_MAX_CONCURRENT_JOBS": str(MAX_CONCURRENT_JOBS),
+        "FRAMEWISE_MAX_VIDEO_BYTES": str(MAX_VIDEO_BYTES),
+        "FRAMEWISE_TASK_SOFT_TIME_LIMIT": "240",
+        "FRAMEWISE_TASK_TIME_LIMIT": "300",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION", "AWS_PROFILE"):
+        env.pop(key, None)
+    stack = Stack(url=f"http://127.0.0.1:{web_port}", s3_url=s3_url, env=env, db_url=db_url,
+                  redis_url=REDIS, logs=logs)
+
+    def spawn(name: str, args: list[str]) -> subprocess.Popen:
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        stack.procs[name] = proc
+        return proc
+
+    try:
+        spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)])
+        _wait_http(f"{s3_url}/moto-api/", [stack.procs["s3"]])
+        stack.s3().create_bucket(Bucket=BUCKET)
+        subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], cwd=REPO, env=env, check=True)
+        spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(web_port)])
+        stack.start_worker()
+        spawn("dispatcher", [sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "2"])
+        _wait_http(f"{stack.url}/healthz", list(stack.procs.values()), timeout=180)
+        yield stack
+    finally:
+        for proc in stack.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in stack.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        admin.dispose()

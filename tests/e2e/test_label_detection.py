@@ -1,0 +1,128 @@
+"""Label detection end to end: an unmodified boto3 client against the real stack."""
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from tests.conftest import media
+from tests.e2e.conftest import BUCKET
+
+pytestmark = pytest.mark.e2e
+
+
+def _all_labels(client, job_id: str, **kwargs) -> tuple[list[dict], int]:
+    """Every label of a job, page by page, and how many pages it took."""
+    labels, pages, token = [], 0, None
+    while True:
+        response = client.get_label_detection(JobId=job_id, **({"NextToken": token} if token else {}), **kwargs)
+        labels += response["Labels"]
+        pages += 1
+        token = response.get("NextToken")
+        if not token:
+            return labels, pages
+
+
+@pytest.fixture(scope="module")
+def car_job(stack):
+    client = stack.client()
+    video = stack.upload(media("traffic/intel_car-detection.mp4"))
+    job_id = client.start_label_detection(
+        Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e", MinConfidence=40,
+        NotificationChannel={"SNSTopicArn": "arn:aws:sns:us-east-1:123456789012:AmazonRekognitionDone",
+                             "RoleArn": "arn:aws:iam::123456789012:role/RekognitionSNS"})["JobId"]
+    final = stack.wait_for_job(client, job_id)
+    return job_id, final
+
+
+def test_traffic_clip_finds_cars_at_plausible_times(stack, car_job):
+    job_id, final = car_job
+    assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
+    meta = final["VideoMetadata"]
+    assert (meta["Codec"], meta["FrameWidth"], meta["FrameHeight"]) == ("h264", 768, 432)
+    assert 29_000 <= meta["DurationMillis"] <= 31_000
+    assert meta["FrameRate"] == pytest.approx(12.5, abs=0.1)
+    assert final["LabelModelVersion"]
+    assert final["JobTag"] == "traffic-e2e"
+
+    labels, _ = _all_labels(stack.client(), job_id)
+    cars = [item for item in labels if item["Label"]["Name"] == "Car"]
+    assert len(cars) >= 5, "the top-down traffic clip shows a car in many sampled frames"
+    assert all(0 <= item["Timestamp"] < meta["DurationMillis"] for item in labels)
+    assert len({item["Timestamp"] for item in cars}) >= 5, "cars appear at several distinct times"
+    car = max(cars, key=lambda item: item["Label"]["Confidence"])["Label"]
+    assert [p["Name"] for p in car["Parents"]][:2] == ["Vehicle", "Transportation"]
+    assert car["Confidence"] >= 40
+    for instance in car["Instances"]:
+        box = instance["BoundingBox"]
+        assert 0 <= box["Left"] <= 1 and 0 <= box["Top"] <= 1
+        assert 0 < box["Width"] <= 1 and 0 < box["Height"] <= 1
+    # Each ancestor is also a label of its own at the car's timestamp.
+    at_car = {item["Label"]["Name"] for item in labels if item["Timestamp"] == cars[0]["Timestamp"]}
+    assert {"Car", "Vehicle", "Transportation"} <= at_car
+
+
+def test_pagination_walks_every_result_exactly_once(stack, car_job):
+    job_id, _ = car_job
+    client = stack.client()
+    whole, pages = _all_labels(client, job_id)
+    assert pages == 1
+    paged, pages = _all_labels(client, job_id, MaxResults=2)
+    assert pages == (len(whole) + 1) // 2
+    key = lambda item: json.dumps(item, sort_keys=True)  # noqa: E731
+    assert sorted(map(key, paged)) == sorted(map(key, whole))
+    assert len(set(map(key, paged))) == len(paged), "no result is returned twice"
+
+
+def test_sort_orders(stack, car_job):
+    job_id, _ = car_job
+    client = stack.client()
+    by_time, _ = _all_labels(client, job_id, SortBy="TIMESTAMP", MaxResults=7)
+    assert [i["Timestamp"] for i in by_time] == sorted(i["Timestamp"] for i in by_time)
+    by_name, _ = _all_labels(client, job_id, SortBy="NAME", MaxResults=7)
+    order = [(i["Label"]["Name"], -i["Label"]["Confidence"]) for i in by_name]
+    assert order == sorted(order)
+    response = client.get_label_detection(JobId=job_id, SortBy="NAME", MaxResults=1)
+    assert response["GetRequestMetadata"] == {"SortBy": "NAME", "AggregateBy": "TIMESTAMPS"}
+
+
+def test_segments_aggregate_continuous_sightings(stack, car_job):
+    job_id, _ = car_job
+    segments, _ = _all_labels(stack.client(), job_id, AggregateBy="SEGMENTS")
+    cars = [s for s in segments if s["Label"]["Name"] == "Car"]
+    assert cars
+    for segment in cars:
+        assert segment["DurationMillis"] == segment["EndTimestampMillis"] - segment["StartTimestampMillis"] >= 0
+        assert segment["Timestamp"] == segment["StartTimestampMillis"]
+        assert "Instances" not in segment["Label"]
+
+
+def test_one_completion_notice_in_the_redis_stream(stack, car_job):
+    job_id, _ = car_job
+    entries = stack.redis().xrange("framewise:jobs:stream")
+    mine = [json.loads(fields[b"message"]) for _, fields in entries
+            if json.loads(fields[b"message"])["JobId"] == job_id]
+    assert len(mine) == 1
+    message = mine[0]
+    assert list(message) == ["JobId", "Status", "API", "JobTag", "Timestamp", "Video"]
+    assert message["Status"] == "SUCCEEDED" and message["API"] == "StartLabelDetection"
+    assert message["JobTag"] == "traffic-e2e"
+    assert message["Video"] == {"S3ObjectName": "intel_car-detection.mp4", "S3Bucket": BUCKET}
+    assert message["Timestamp"] > 1_600_000_000_000
+
+
+def test_photo_video_labels_each_scene(stack, photo_video):
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(photo_video))["JobId"]
+    final = stack.wait_for_job(client, job_id)
+    assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
+    labels, _ = _all_labels(client, job_id)
+    seen = {}
+    for item in labels:
+        seen.setdefault(item["Label"]["Name"], []).append(item["Timestamp"])
+    # astronaut 0-3 s, cat 3-6 s, coffee cup 6-9 s
+    assert seen.get("Person") and min(seen["Person"]) < 3000 and max(seen["Person"]) < 3100
+    assert seen.get("Cat") and all(2900 <= t < 6100 for t in seen["Cat"])
+    assert seen.get("Cup") and all(5900 <= t < 9100 for t in seen["Cup"])
+    assert all(item["Label"]["Confidence"] >= 50 for item in labels), "default MinConfidence is 50"

@@ -1,0 +1,56 @@
+"""A worker process killed with SIGKILL in the middle of a chunk loses nothing and duplicates nothing."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.conftest import media
+
+pytestmark = pytest.mark.e2e
+
+
+def _running_chunk(engine, job_id: str):
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT index, claimed_by, frames FROM chunks WHERE job_id = %s AND state = 'running' "
+            "AND frames > 0 ORDER BY index LIMIT 1", (job_id,)).first()
+
+
+def test_sigkill_mid_chunk_still_succeeds_without_duplicates(stack):
+    client = stack.client()
+    job_id = client.start_label_detection(
+        Video=stack.upload(media("traffic/intel_car-detection.mp4"), "crash/cars.mp4"))["JobId"]
+    engine = stack.engine()
+
+    deadline = time.monotonic() + 240
+    killed = None
+    while killed is None and time.monotonic() < deadline:
+        row = _running_chunk(engine, job_id)
+        if row is not None:
+            host, pid = row.claimed_by.rsplit(":", 1)
+            os.kill(int(pid), signal.SIGKILL)  # the pool process analysing the chunk, mid-way
+            killed = row
+        time.sleep(0.02)
+    assert killed is not None, "never caught a chunk mid-way"
+
+    final = stack.wait_for_job(client, job_id)
+    assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
+    with engine.connect() as connection:
+        attempts = connection.exec_driver_sql(
+            "SELECT attempts FROM chunks WHERE job_id = %s AND index = %s", (job_id, killed.index)).scalar()
+        duplicates = connection.exec_driver_sql(
+            "SELECT count(*) FROM (SELECT timestamp_millis, name FROM label_detections WHERE job_id = %s "
+            "GROUP BY timestamp_millis, name HAVING count(*) > 1) d", (job_id,)).scalar()
+        chunk_frames = connection.exec_driver_sql(
+            "SELECT sum(frames) FROM chunks WHERE job_id = %s", (job_id,)).scalar()
+        done, total = connection.exec_driver_sql(
+            "SELECT chunks_done, chunks_total FROM jobs WHERE id = %s", (job_id,)).one()
+    assert attempts >= 2, "the killed chunk ran again"
+    assert duplicates == 0
+    assert done == total == 3
+    assert 55 <= chunk_frames <= 65, "2 fps over 30 s, each sampled frame counted once"
+    cars = [item for item in client.get_label_detection(JobId=job_id)["Labels"] if item["Label"]["Name"] == "Car"]
+    assert cars

@@ -1,0 +1,27 @@
+"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint and health checks.
+
+`flask --app web run` finds create_app() here.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    from web import aws, health
+
+    app.register_blueprint(aws.bp)
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        # Even a 404 or 405 answers in the error shape a Rekognition client can read.
+        from flask import g
+
+        g.setdefault("request_id", "")
+        return aws.error_response("UnknownOperationException" if error.code in (404, 405) else "SerializationException",
+                                  error.description or error.name, status=error.code or 400)
+
+    return app
