@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from models.base import Detection
-from models.taxonomy import LabelInfo, label_for
+from models.taxonomy import LabelInfo, label_for, parent_label
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,16 @@ def frame_labels(detections: Iterable[Detection], *, min_confidence: float,
         label["Confidence"] = max(label["Confidence"], detection.confidence)
         if detection.box is not None:
             label["Instances"].append({"BoundingBox": _box(detection), "Confidence": detection.confidence})
-        # An ancestor's own parents are the ones above it in the child's ordered chain.
-        for depth, parent in enumerate(info.parents):
-            entry = ancestors.setdefault(parent, {
-                "Name": parent, "Confidence": 0.0, "Instances": [],
-                "Parents": [{"Name": p} for p in info.parents[depth + 1:]],
-                "Aliases": [], "Categories": [{"Name": c} for c in info.categories],
-            })
+        for parent in info.parents:
+            if parent not in ancestors:
+                described = parent_label(parent)
+                ancestors[parent] = {
+                    "Name": parent, "Confidence": 0.0, "Instances": [],
+                    "Parents": [{"Name": p} for p in described.parents],
+                    "Aliases": [{"Name": a} for a in described.aliases],
+                    "Categories": [{"Name": c} for c in described.categories],
+                }
+            entry = ancestors[parent]
             entry["Confidence"] = max(entry["Confidence"], detection.confidence)
     for name, entry in ancestors.items():
         by_name.setdefault(name, entry)  # a class that is also an ancestor keeps its instances

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     sample_fps: float = Field(2.0, gt=0, le=60)
     chunk_seconds: float = Field(120.0, gt=0)
     batch_size: int = Field(8, ge=1, le=256)
-    decoder: str = "pyav"  # the benchmark decides the default; "decord" stays supported
+    decoder: str = "pyav"  # jobs.decode.DEFAULT_BACKEND; the benchmark decides, "decord" stays supported
     decode_max_side: int | None = Field(1280, ge=64, description="Downscale frames on decode.")
     device: str | None = None  # "cpu", "cuda", "cuda:1"; unset = cuda when present
 
