@@ -62,7 +62,7 @@ class Stack:
         return boto3.client(
             "rekognition", endpoint_url=self.url, region_name="us-east-1",
             aws_access_key_id=tenant[0], aws_secret_access_key=tenant[1],
-            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 3}, **config))
+            config=botocore.config.Config(**{"retries": {"mode": "standard", "max_attempts": 3}, **config}))
 
     def s3(self):
         return boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1",
