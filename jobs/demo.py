@@ -38,7 +38,7 @@ def run_demo(video: str | None, port: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             write_photo_video(Path(tmp) / name)
             shutil.copyfile(Path(tmp) / name, bucket_dir / name)
-        print("Built a 9 s sample video from scikit-image's photos: an astronaut, a cat, a cup of coffee.")
+        print("Built a 9 s sample video from scikit-image's photos: an astronaut, a motorcycle, a cup of coffee.")
 
     print(f"Starting Framewise (web + worker + dispatcher) on embedded defaults, port {port}…", flush=True)
     stack = Stack(port, env, quiet=True)
@@ -49,7 +49,7 @@ def run_demo(video: str | None, port: int) -> None:
                               aws_access_key_id=akid, aws_secret_access_key=secret)
         started = time.monotonic()
         job_id = client.start_label_detection(Video={"S3Object": {"Bucket": DEMO_BUCKET, "Name": name}},
-                                              MinConfidence=50)["JobId"]
+                                              MinConfidence=40)["JobId"]
         print(f"StartLabelDetection → JobId {job_id[:16]}…", flush=True)
         while True:
             result = client.get_label_detection(JobId=job_id, AggregateBy="SEGMENTS")

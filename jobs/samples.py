@@ -40,10 +40,10 @@ def _letterbox(photo: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def photo_scenes(seconds_each: float = 3.0) -> list[tuple[str, np.ndarray, float]]:
-    """(what is in it, photo, seconds): an astronaut (a person), a cat, a cup of coffee."""
+    """(what is in it, photo, seconds): an astronaut (a person), a motorcycle, a cup of coffee."""
     from skimage import data
 
-    return [("Person", data.astronaut(), seconds_each), ("Cat", data.chelsea(), seconds_each),
+    return [("Person", data.astronaut(), seconds_each), ("Motorcycle", data.stereo_motorcycle()[0], seconds_each),
             ("Cup", data.coffee(), seconds_each)]
 
 

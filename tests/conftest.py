@@ -26,7 +26,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def photo_video(tmp_path_factory) -> Path:
-    """9 s of real photos: an astronaut (0-3 s), a cat (3-6 s), a cup of coffee (6-9 s)."""
+    """9 s of real photos: an astronaut (0-3 s), a motorcycle (3-6 s), a cup of coffee (6-9 s)."""
     from jobs.samples import write_photo_video
 
     return write_photo_video(tmp_path_factory.mktemp("videos") / "photos.mp4")

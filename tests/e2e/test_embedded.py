@@ -27,7 +27,7 @@ def test_demo_runs_one_job_end_to_end_on_embedded_defaults(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCEEDED" in result.stdout
     found = result.stdout.split("Labels (continuous segments):", 1)[1]
-    for name in ("Person", "Cat", "Cup"):
+    for name in ("Person", "Motorcycle", "Cup"):
         assert name in found, result.stdout
     assert (tmp_path / "data" / "framewise.db").exists(), "the job ran on SQLite"
 

@@ -29,7 +29,9 @@ def car_job(stack):
     client = stack.client()
     video = stack.upload(media("traffic/intel_car-detection.mp4"))
     job_id = client.start_label_detection(
-        Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e", MinConfidence=40,
+        # This COCO model reads most top-down cars as phones; the oblique ones, near the top edge,
+        # score 20-40 %, so the test asks for them explicitly.
+        Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e", MinConfidence=20,
         NotificationChannel={"SNSTopicArn": "arn:aws:sns:us-east-1:123456789012:AmazonRekognitionDone",
                              "RoleArn": "arn:aws:iam::123456789012:role/RekognitionSNS"})["JobId"]
     final = stack.wait_for_job(client, job_id)
@@ -48,12 +50,15 @@ def test_traffic_clip_finds_cars_at_plausible_times(stack, car_job):
 
     labels, _ = _all_labels(stack.client(), job_id)
     cars = [item for item in labels if item["Label"]["Name"] == "Car"]
-    assert len(cars) >= 5, "the top-down traffic clip shows a car in many sampled frames"
+    car_times = sorted({item["Timestamp"] for item in cars})
     assert all(0 <= item["Timestamp"] < meta["DurationMillis"] for item in labels)
-    assert len({item["Timestamp"] for item in cars}) >= 5, "cars appear at several distinct times"
+    # Cars drive out at the top of the frame around 18 s and 27.5 s; the lot is empty in the first 4 s.
+    assert any(17_000 <= t <= 19_000 for t in car_times), car_times
+    assert any(27_000 <= t <= 28_500 for t in car_times), car_times
+    assert not any(t < 4_000 for t in car_times), car_times
     car = max(cars, key=lambda item: item["Label"]["Confidence"])["Label"]
     assert [p["Name"] for p in car["Parents"]][:2] == ["Vehicle", "Transportation"]
-    assert car["Confidence"] >= 40
+    assert car["Confidence"] >= 30
     for instance in car["Instances"]:
         box = instance["BoundingBox"]
         assert 0 <= box["Left"] <= 1 and 0 <= box["Top"] <= 1
@@ -114,15 +119,26 @@ def test_one_completion_notice_in_the_redis_stream(stack, car_job):
 
 def test_photo_video_labels_each_scene(stack, photo_video):
     client = stack.client()
-    job_id = client.start_label_detection(Video=stack.upload(photo_video))["JobId"]
+    job_id = client.start_label_detection(Video=stack.upload(photo_video), MinConfidence=40)["JobId"]
     final = stack.wait_for_job(client, job_id)
     assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
     labels, _ = _all_labels(client, job_id)
     seen = {}
     for item in labels:
         seen.setdefault(item["Label"]["Name"], []).append(item["Timestamp"])
-    # astronaut 0-3 s, cat 3-6 s, coffee cup 6-9 s
-    assert seen.get("Person") and min(seen["Person"]) < 3000 and max(seen["Person"]) < 3100
-    assert seen.get("Cat") and all(2900 <= t < 6100 for t in seen["Cat"])
-    assert seen.get("Cup") and all(5900 <= t < 9100 for t in seen["Cup"])
-    assert all(item["Label"]["Confidence"] >= 50 for item in labels), "default MinConfidence is 50"
+    # astronaut 0-3 s, motorcycle 3-6 s, coffee cup 6-9 s, each seen in every sampled frame
+    assert seen.get("Person") == [0, 500, 1000, 1500, 2000, 2500]
+    assert seen.get("Motorcycle") == [3000, 3500, 4000, 4500, 5000, 5500]
+    assert seen.get("Cup") == [6000, 6500, 7000, 7500, 8000, 8500]
+    assert set(seen.get("Vehicle", [])) == set(seen["Motorcycle"]), "the motorcycle's ancestor, at its times"
+    assert all(item["Label"]["Confidence"] >= 40 for item in labels)
+
+
+def test_default_min_confidence_is_50(stack, photo_video):
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(photo_video, "photos-default.mp4"))["JobId"]
+    assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
+    labels, _ = _all_labels(client, job_id)
+    names = {item["Label"]["Name"] for item in labels}
+    assert {"Motorcycle", "Cup"} <= names and "Person" not in names, "the astronaut scores 44 % here"
+    assert all(item["Label"]["Confidence"] >= 50 for item in labels)

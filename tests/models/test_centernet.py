@@ -1,4 +1,5 @@
 """CenterNet (human 3.3.6) on real images: what the model really finds, and its pure helpers."""
+
 from __future__ import annotations
 
 import os
@@ -68,6 +69,32 @@ def _bottom(d: Detection) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# fetching
+
+
+def test_fetch_models_is_a_no_op_when_present(model_dir, monkeypatch):
+    monkeypatch.setattr("models.fetch.shutil.which", lambda name: None)  # npm would be needed otherwise
+    files = fetch_models(model_dir.parent)
+    assert files["centernet.json"] == model_dir / "centernet.json"
+    assert files["centernet.bin"] == model_dir / "centernet.bin"
+
+
+def test_fetch_models_needs_npm(tmp_path, monkeypatch):
+    monkeypatch.setattr("models.fetch.shutil.which", lambda name: None)
+    with pytest.raises(RuntimeError, match="npm"):
+        fetch_models(tmp_path)
+
+
+def test_fetch_models_refuses_a_tarball_with_another_hash(tmp_path, monkeypatch):
+    fake = tmp_path / "fake.tgz"
+    fake.write_bytes(b"not the package")
+    monkeypatch.setattr("models.fetch._npm_pack", lambda workdir: fake)
+    with pytest.raises(RuntimeError, match="does not match the pinned"):
+        fetch_models(tmp_path / "models")
+    assert not (tmp_path / "models" / "human-3.3.6" / "centernet.bin").exists()
+
+
+# --------------------------------------------------------------------------------------------
 # pure pre/post-processing
 
 
@@ -107,7 +134,9 @@ def test_decode_heads_finds_peaks_and_boxes():
 
 
 def test_nms_follows_tfjs_semantics():
-    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 8], [20, 20, 30, 30], [0, 0, 10, 10.5], [40, 40, 50, 50]], float)
+    boxes = np.array(
+        [[0, 0, 10, 10], [0, 0, 10, 8], [20, 20, 30, 30], [0, 0, 10, 10.5], [40, 40, 50, 50]], float
+    )
     scores = np.array([0.9, 0.8, 0.7, 0.95, 0.2])
     # IoU(0,1) = 0.8 -> suppressed; box 3 wins over 0; the 0.2 box is not > 0.2.
     assert non_max_suppression(boxes, scores, 10, 0.4, 0.2) == [3, 2]
@@ -190,7 +219,9 @@ def test_chelsea_the_cat(analyzer, photos):
     assert [d.name for d in dets] == ["dog"]
     (animal,) = dets
     assert animal.confidence == pytest.approx(47.7, abs=1.0)
-    assert animal.box.left < 0.05 and animal.box.top < 0.05 and _right(animal) > 0.9 and _bottom(animal) > 0.95
+    assert (
+        animal.box.left < 0.05 and animal.box.top < 0.05 and _right(animal) > 0.9 and _bottom(animal) > 0.95
+    )
     boxes, scores, classes = analyzer.decode(photos["chelsea"][None])
     top = [COCO_LABELS[c] for c in classes[0, :10].tolist()]
     assert "cat" in top

@@ -1,4 +1,5 @@
 """The TF.js graph interpreter: TF semantics of its kernels, and the real CenterNet graph."""
+
 from __future__ import annotations
 
 import base64
@@ -93,7 +94,9 @@ def test_same_padding_is_tf_asymmetric():
     assert same_padding(10, 3, 1, dilation=2) == (2, 2)
 
 
-@pytest.mark.parametrize("size,stride,padding", [(6, 2, "SAME"), (7, 2, "SAME"), (6, 1, "SAME"), (7, 2, "VALID")])
+@pytest.mark.parametrize(
+    "size,stride,padding", [(6, 2, "SAME"), (7, 2, "SAME"), (6, 1, "SAME"), (7, 2, "VALID")]
+)
 def test_conv2d_and_depthwise_match_tf_reference(size, stride, padding):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, size, size, 3)).astype(np.float32)
@@ -108,7 +111,11 @@ def test_conv2d_and_depthwise_match_tf_reference(size, stride, padding):
             {"name": "b", "op": "Const"},
             _conv_node("conv", "Conv2D", ["x", "w"], stride, padding),
             _conv_node(
-                "dconv", "FusedDepthwiseConv2dNative", ["x", "dw", "b"], stride, padding,
+                "dconv",
+                "FusedDepthwiseConv2dNative",
+                ["x", "dw", "b"],
+                stride,
+                padding,
                 fused_ops={"list": {"s": [_s("BiasAdd")["s"], _s("Relu6")["s"]]}},
             ),
         ],
@@ -125,8 +132,12 @@ def test_maxpool_same_ignores_padding():
     graph = _graph(
         [
             {"name": "x", "op": "Placeholder"},
-            {"name": "p", "op": "MaxPool", "input": ["x"],
-             "attr": {"ksize": _ints([1, 2, 2, 1]), "strides": _ints([1, 2, 2, 1]), "padding": _s("SAME")}},
+            {
+                "name": "p",
+                "op": "MaxPool",
+                "input": ["x"],
+                "attr": {"ksize": _ints([1, 2, 2, 1]), "strides": _ints([1, 2, 2, 1]), "padding": _s("SAME")},
+            },
         ],
         {},
     )
@@ -164,10 +175,18 @@ def test_read_weights_dequantizes(tmp_path):
         {
             "paths": ["shard1", "shard2"],
             "weights": [
-                {"name": "a", "shape": [3], "dtype": "float32",
-                 "quantization": {"dtype": "float16", "original_dtype": "float32"}},
-                {"name": "b", "shape": [3, 1], "dtype": "float32",
-                 "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+                {
+                    "name": "a",
+                    "shape": [3],
+                    "dtype": "float32",
+                    "quantization": {"dtype": "float16", "original_dtype": "float32"},
+                },
+                {
+                    "name": "b",
+                    "shape": [3, 1],
+                    "dtype": "float32",
+                    "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0},
+                },
                 {"name": "c", "shape": [2], "dtype": "int32"},
             ],
         }
