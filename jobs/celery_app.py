@@ -19,10 +19,11 @@ def _broker_options(settings) -> dict:
         # Celery's filesystem transport: a single-machine broker that needs no server.
         queue_dir = settings.broker_dir / "queue"
         processed = settings.broker_dir / "processed"
-        for folder in (queue_dir, processed):
+        control = settings.broker_dir / "control"  # broadcast (ping, inspect); default is ./control
+        for folder in (queue_dir, processed, control):
             folder.mkdir(parents=True, exist_ok=True)
         return {"data_folder_in": str(queue_dir), "data_folder_out": str(queue_dir),
-                "processed_folder": str(processed), "store_processed": False}
+                "processed_folder": str(processed), "control_folder": str(control), "store_processed": False}
     # Above the hard time limit, so a long task is never handed to a second worker mid-run.
     return {"visibility_timeout": settings.task_time_limit + 120}
 

@@ -90,14 +90,19 @@ class Stack:
     def __init__(self, port: int, env: dict[str, str], quiet: bool = False):
         self.port = port
         self.env = env
-        out = subprocess.DEVNULL if quiet else None
+        log_dir = Path(env["FRAMEWISE_DATA_DIR"]) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+        def spawn(name: str, command: list[str]) -> subprocess.Popen:
+            # Quiet children write to <data dir>/logs/<name>.log instead of the terminal.
+            out = open(log_dir / f"{name}.log", "ab") if quiet else None  # noqa: SIM115
+            return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None)
+
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, check=True)
         self.procs = [
-            subprocess.Popen([sys.executable, "-m", "jobs.cli", "web", "--port", str(port)], env=env,
-                             stdout=out, stderr=out),
-            subprocess.Popen(_worker_command(1), env=env, stdout=out, stderr=out),
-            subprocess.Popen([sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "5"], env=env,
-                             stdout=out, stderr=out),
+            spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(port)]),
+            spawn("worker", _worker_command(1)),
+            spawn("dispatcher", [sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "5"]),
         ]
 
     @property

@@ -17,7 +17,7 @@ def write_video(path: Path, scenes: Sequence[tuple[np.ndarray, float]], fps: int
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for photo, seconds in scenes:
             frame = av.VideoFrame.from_ndarray(_letterbox(photo, width, height), format="rgb24")
-            for _ in range(int(round(seconds * fps))):
+            for _ in range(round(seconds * fps)):
                 for packet in stream.encode(frame):
                     container.mux(packet)
         for packet in stream.encode():

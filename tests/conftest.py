@@ -30,3 +30,14 @@ def photo_video(tmp_path_factory) -> Path:
     from jobs.samples import write_photo_video
 
     return write_photo_video(tmp_path_factory.mktemp("videos") / "photos.mp4")
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The configured models directory (FRAMEWISE_MODELS_DIR), fetched and verified."""
+    from jobs.settings import Settings
+    from models.fetch import fetch_models
+
+    directory = Settings().models_dir
+    fetch_models(directory)
+    return directory

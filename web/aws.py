@@ -92,8 +92,8 @@ def dispatch() -> Response:
     try:
         params = json.loads(body or b"{}")
         if not isinstance(params, dict):
-            raise ValueError("the body is not a JSON object")
-    except ValueError as error:
+            raise TypeError("the body is not a JSON object")
+    except (ValueError, TypeError) as error:
         return error_response("SerializationException", f"The request body is not valid JSON: {error}")
 
     problems = validation.validate(model, params)
@@ -104,7 +104,7 @@ def dispatch() -> Response:
         return _response(handler(account, params))
     except ServiceError as error:
         return error_response(error.code, error.message, status=error.http_status)
-    except Exception:  # noqa: BLE001 - never an HTML page: answer in the error shape, retryable
+    except Exception:  # never an HTML page: answer in the error shape, retryable
         log.exception("%s failed", operation)
         current_app.logger.error("request %s failed", g.request_id)
         return error_response("InternalServerError", "Internal server error", status=500)

@@ -52,9 +52,8 @@ def _constraints(value, shape: Shape, path: str, errors: list[str]) -> None:
             errors.append(f"{path} is longer than {meta['max']} characters")
         if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
             errors.append(f"{path} does not match the pattern {meta['pattern']}")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "max" in meta and value > meta["max"]:
-            errors.append(f"{path} must be at most {meta['max']}")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and "max" in meta and value > meta["max"]:
+        errors.append(f"{path} must be at most {meta['max']}")
 
 
 def validate(op: OperationModel, params: dict) -> list[str]:

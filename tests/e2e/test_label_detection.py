@@ -75,7 +75,7 @@ def test_pagination_walks_every_result_exactly_once(stack, car_job):
     assert pages == 1
     paged, pages = _all_labels(client, job_id, MaxResults=2)
     assert pages == (len(whole) + 1) // 2
-    key = lambda item: json.dumps(item, sort_keys=True)  # noqa: E731
+    key = lambda item: json.dumps(item, sort_keys=True)
     assert sorted(map(key, paged)) == sorted(map(key, whole))
     assert len(set(map(key, paged))) == len(paged), "no result is returned twice"
 

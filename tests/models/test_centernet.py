@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -40,9 +39,7 @@ TFJS_REFERENCE = {
 
 
 @pytest.fixture(scope="session")
-def model_dir() -> Path:
-    models_dir = Path(os.environ.get("FRAMEWISE_MODELS_DIR") or REPO / ".models")
-    fetch_models(models_dir)
+def model_dir(models_dir) -> Path:
     return centernet_dir(models_dir)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from models.fetch import centernet_dir, fetch_models
+from models.fetch import centernet_dir
 from models.tfjs_graph import (
     GraphModule,
     TfjsGraph,
@@ -25,9 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def centernet_graph() -> TfjsGraph:
-    models_dir = Path(os.environ.get("FRAMEWISE_MODELS_DIR") or REPO / ".models")
-    fetch_models(models_dir)
+def centernet_graph(models_dir) -> TfjsGraph:
     return load_graph_model(centernet_dir(models_dir) / "centernet.json")
 
 

@@ -28,7 +28,7 @@ def test_botocore_signature_verifies():
     (lambda: _signed(akid="AKIDOTHER"), BODY, "UnrecognizedClientException"),
     (lambda: _signed(), b'{"JobId": "abd"}', "InvalidSignatureException"),
     (lambda: _signed(service="s3"), BODY, "InvalidSignatureException"),
-    (lambda: {}, BODY, "MissingAuthenticationTokenException"),
+    (dict, BODY, "MissingAuthenticationTokenException"),
 ])
 def test_refusals(headers, body, code):
     with pytest.raises(SignatureError) as caught:
