@@ -38,8 +38,9 @@ def _local_path(ref: VideoRef) -> Path:
     name = ref.name
     if name.startswith("/") or "\\" in name or any(part in ("", ".", "..") for part in name.split("/")):
         raise InvalidS3Object("Request has invalid S3 object.")
-    candidate = (root / ref.bucket / name).resolve()  # follows symlinks, then checks
-    if not candidate.is_relative_to(root / ref.bucket):
+    bucket = (root / ref.bucket).resolve()
+    candidate = (bucket / name).resolve()  # follows symlinks, then checks
+    if bucket.parent != root or not candidate.is_relative_to(bucket):
         raise InvalidS3Object("Request has invalid S3 object.")
     return candidate
 

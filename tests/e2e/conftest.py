@@ -30,6 +30,7 @@ TENANT_A = ("AKIDTENANTA000000001", "secret-a-" + secrets.token_hex(8))
 TENANT_B = ("AKIDTENANTB000000002", "secret-b-" + secrets.token_hex(8))
 MAX_CONCURRENT_JOBS = 3
 MAX_VIDEO_BYTES = 20 * 1024 * 1024
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:AmazonRekognitionDone"  # moto's default account
 
 
 def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 120) -> None:
@@ -56,6 +57,7 @@ class Stack:
     db_url: str
     redis_url: str
     logs: Path
+    sns_queue_url: str = ""
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def client(self, tenant=TENANT_A, **config):
@@ -65,7 +67,11 @@ class Stack:
             config=botocore.config.Config(**{"retries": {"mode": "standard", "max_attempts": 3}, **config}))
 
     def s3(self):
-        return boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1",
+        return self.aws("s3")
+
+    def aws(self, service: str):
+        """A client for moto's server (S3, SNS, SQS), which stands in for AWS here."""
+        return boto3.client(service, endpoint_url=self.s3_url, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def upload(self, path: Path, key: str | None = None) -> dict:
@@ -123,6 +129,7 @@ def stack(tmp_path_factory) -> Stack:
         "FRAMEWISE_S3_ENDPOINT_URL": s3_url,
         "FRAMEWISE_S3_ACCESS_KEY_ID": "testing",
         "FRAMEWISE_S3_SECRET_ACCESS_KEY": "testing",
+        "FRAMEWISE_SNS_ENDPOINT_URL": s3_url,
         "FRAMEWISE_CREDENTIALS": f"{TENANT_A[0]}:{TENANT_A[1]},{TENANT_B[0]}:{TENANT_B[1]}",
         "FRAMEWISE_SECRET_KEY": secrets.token_hex(32),
         "FRAMEWISE_CHUNK_SECONDS": "10",
@@ -147,6 +154,13 @@ def stack(tmp_path_factory) -> Stack:
         spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)])
         _wait_http(f"{s3_url}/moto-api/", [stack.procs["s3"]])
         stack.s3().create_bucket(Bucket=BUCKET)
+        # An SNS topic with an SQS queue subscribed, as a Rekognition user would wire it.
+        topic = stack.aws("sns").create_topic(Name=SNS_TOPIC.rsplit(":", 1)[1])["TopicArn"]
+        sqs = stack.aws("sqs")
+        stack.sns_queue_url = sqs.create_queue(QueueName="rekognition-done")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=stack.sns_queue_url,
+                                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.aws("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], cwd=REPO, env=env, check=True)
         spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(web_port)])
         stack.start_worker()

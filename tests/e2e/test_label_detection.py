@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from tests.conftest import media
-from tests.e2e.conftest import BUCKET
+from tests.e2e.conftest import BUCKET, SNS_TOPIC
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ def car_job(stack):
         # This COCO model reads most top-down cars as phones; the oblique ones, near the top edge,
         # score 20-40 %, so the test asks for them explicitly.
         Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e", MinConfidence=20,
-        NotificationChannel={"SNSTopicArn": "arn:aws:sns:us-east-1:123456789012:AmazonRekognitionDone",
+        NotificationChannel={"SNSTopicArn": SNS_TOPIC,
                              "RoleArn": "arn:aws:iam::123456789012:role/RekognitionSNS"})["JobId"]
     final = stack.wait_for_job(client, job_id)
     return job_id, final
@@ -117,10 +117,38 @@ def test_one_completion_notice_in_the_redis_stream(stack, car_job):
     assert message["Timestamp"] > 1_600_000_000_000
 
 
+def test_sns_topic_receives_the_completion_message(stack, car_job):
+    job_id, _ = car_job
+    sqs = stack.aws("sqs")
+    found = []
+    for _ in range(20):
+        for message in sqs.receive_message(QueueUrl=stack.sns_queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):
+            envelope = json.loads(message["Body"])
+            payload = json.loads(envelope["Message"])
+            if payload["JobId"] == job_id:
+                found.append(payload)
+        if found:
+            break
+    assert len(found) == 1
+    assert found[0]["Status"] == "SUCCEEDED" and found[0]["API"] == "StartLabelDetection"
+    assert found[0]["JobTag"] == "traffic-e2e"
+
+
 def test_photo_video_labels_each_scene(stack, photo_video):
     client = stack.client()
+    listener = stack.redis().pubsub()
+    listener.subscribe("framewise:jobs")
     job_id = client.start_label_detection(Video=stack.upload(photo_video), MinConfidence=40)["JobId"]
     final = stack.wait_for_job(client, job_id)
+    published = []
+    for _ in range(50):
+        message = listener.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if message and json.loads(message["data"])["JobId"] == job_id:
+            published.append(json.loads(message["data"]))
+            break
+    assert published and published[0]["Status"] == "SUCCEEDED", "PUBLISHed on the Redis channel"
+    listener.close()
     assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
     labels, _ = _all_labels(client, job_id)
     seen = {}
