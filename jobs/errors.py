@@ -43,17 +43,3 @@ class ResourceNotFound(ServiceError):
 class InvalidPaginationToken(ServiceError):
     code = "InvalidPaginationTokenException"
     default_message = "Invalid Pagination Token"
-
-
-class AccessDenied(ServiceError):
-    code = "AccessDeniedException"
-    default_message = "You are not authorized to perform this action."
-
-
-class InternalError(ServiceError):
-    code = "InternalServerError"
-    http_status = 500
-
-
-class VideoUnreadable(Exception):
-    """A video that cannot be analysed; its message becomes the job's StatusMessage."""

@@ -172,18 +172,21 @@ def analyze(job_id: str, index: int) -> str:
 
 def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]) -> str:
     with session_scope() as session:
+        # The row lock makes a second delivery of this chunk wait for the first to commit, then
+        # see it done and write nothing: the chunk's rows are written exactly once.
+        chunk = session.scalar(select(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+                               .with_for_update())
+        if chunk is None or chunk.state == "done":
+            return ChunkOutcome.DONE
+        # Replace, never append: this is the only writer of a chunk's rows, and it runs once.
         session.execute(delete(LabelDetection).where(LabelDetection.job_id == job_id,
                                                      LabelDetection.chunk_index == index))
         session.add_all(
             LabelDetection(job_id=job_id, chunk_index=index, timestamp_millis=timestamp, name=label["Name"],
                            confidence=label["Confidence"], label=label)
             for timestamp, labels in results for label in labels)
-        first_completion = session.execute(
-            update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index, Chunk.state != "done")
-            .values(state="done", frames=len(results), updated_at=utcnow())).rowcount == 1
-        if not first_completion:
-            # Another delivery finished first; our replacement rows are equally valid.
-            return ChunkOutcome.DONE
+        chunk.state = "done"
+        chunk.frames = len(results)
         session.execute(update(Job).where(Job.id == job_id)
                         .values(chunks_done=Job.chunks_done + 1, updated_at=utcnow()))
         job = session.get(Job, job_id)
