@@ -252,11 +252,16 @@ def _to_nhwc(x: torch.Tensor) -> torch.Tensor:
 
 
 def _conv_weight(filt: torch.Tensor, depthwise: bool) -> torch.Tensor:
-    """TF filter layout -> torch: HWIO -> OIHW; depthwise HW(C)(M) -> (C*M)1HW."""
+    """TF filter layout -> torch: HWIO -> OIHW; depthwise HW(C)(M) -> (C*M)1HW.
+
+    Stored channels-last: an NHWC activation viewed as NCHW is channels-last already, so the
+    convolution runs on the graph's own layout with no copy in or out."""
     if depthwise:
         kh, kw, c, m = filt.shape
-        return filt.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw).contiguous()
-    return filt.permute(3, 2, 0, 1).contiguous()
+        weight = filt.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
+    else:
+        weight = filt.permute(3, 2, 0, 1)
+    return weight.contiguous(memory_format=torch.channels_last)
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,6 +357,21 @@ class GraphModule(nn.Module):
                     self.register_buffer(buffer, weight, persistent=False)
                     self._conv[name] = buffer
             self.steps.append(step)
+        self._release = self._last_uses()
+
+    def _last_uses(self) -> list[tuple[str, ...]]:
+        """For each step, the intermediate values no later step reads: forward() drops them
+        right there, so peak memory is the live activations, not every activation of the graph."""
+        keep = {name for name, _ in self.output_refs} | set(self._consts) | set(self.input_names)
+        last: dict[str, int] = {}
+        for position, step in enumerate(self.steps):
+            for dep, _ in step.inputs:
+                last[dep] = position
+        release: list[list[str]] = [[] for _ in self.steps]
+        for name, position in last.items():
+            if name not in keep:
+                release[position].append(name)
+        return [tuple(names) for names in release]
 
     @staticmethod
     def _needed(graph: TfjsGraph, outputs: list[str]) -> list[str]:
@@ -410,12 +430,15 @@ class GraphModule(nn.Module):
         env: dict[str, object] = dict(zip(self.input_names, inputs, strict=True))
         for name, buffer in self._consts.items():
             env[name] = getattr(self, buffer)
-        for step in self.steps:
+        for step, release in zip(self.steps, self._release, strict=True):
             args = []
             for dep, index in step.inputs:
                 value = env[dep]
                 args.append(value[index] if isinstance(value, tuple) else value)
             env[step.name] = _KERNELS[step.op](self, step, args)
+            for name in release:
+                del env[name]
+            del args
         results = []
         for name, index in self.output_refs:
             value = env[name]
@@ -427,7 +450,8 @@ class GraphModule(nn.Module):
 # Kernels
 
 
-def _conv(module: GraphModule, step: _Step, x: torch.Tensor, filt: torch.Tensor, depthwise: bool):
+def _conv(module: GraphModule, step: _Step, x: torch.Tensor, filt: torch.Tensor, depthwise: bool,
+          bias: torch.Tensor | None = None):
     node = step.node
     if _attr(node, "data_format", "NHWC") != "NHWC":
         raise UnsupportedOpError(f"{step.name}: data_format {_attr(node, 'data_format')!r}")
@@ -443,12 +467,22 @@ def _conv(module: GraphModule, step: _Step, x: torch.Tensor, filt: torch.Tensor,
         xc = F.pad(xc, (left, right, top, bottom))
         padding = (0, 0)
     groups = x.shape[3] if depthwise else 1
-    y = F.conv2d(xc, weight, None, strides, padding, dilations, groups)
+    y = F.conv2d(xc, weight, bias, strides, padding, dilations, groups)
     return _to_nhwc(y)
 
 
-def _fused_tail(step: _Step, y: torch.Tensor, extra: list) -> torch.Tensor:
-    ops = _attr(step.node, "fused_ops", []) or []
+def _fused_conv(m: GraphModule, step: _Step, args: list, depthwise: bool) -> torch.Tensor:
+    ops = list(_attr(step.node, "fused_ops", []) or [])
+    bias = None
+    if ops[:1] == ["BiasAdd"]:
+        # Folded into the convolution: one pass over the output instead of two.
+        bias, ops, args = args[2], ops[1:], [*args[:2], *args[3:]]
+    return _fused_tail(step, _conv(m, step, args[0], args[1], depthwise, bias), args[2:], ops)
+
+
+def _fused_tail(step: _Step, y: torch.Tensor, extra: list, ops: list | None = None) -> torch.Tensor:
+    if ops is None:
+        ops = _attr(step.node, "fused_ops", []) or []
     pos = 0
     for op in ops:
         if op == "BiasAdd":
@@ -482,12 +516,12 @@ def _k_depthwise(m, step, args):
 
 @_kernel("_FusedConv2D")
 def _k_fused_conv(m, step, args):
-    return _fused_tail(step, _conv(m, step, args[0], args[1], depthwise=False), args[2:])
+    return _fused_conv(m, step, args, depthwise=False)
 
 
 @_kernel("FusedDepthwiseConv2dNative")
 def _k_fused_depthwise(m, step, args):
-    return _fused_tail(step, _conv(m, step, args[0], args[1], depthwise=True), args[2:])
+    return _fused_conv(m, step, args, depthwise=True)
 
 
 @_kernel("MaxPool", "AvgPool")
