@@ -91,7 +91,11 @@ def plan(job_id: str) -> Plan:
 
     spans = plan_chunks(info.duration_millis, int(settings.chunk_seconds * 1000))
     with session_scope() as session:
-        job = session.get(Job, job_id)
+        job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job.chunks_total or job.phase_enum.finished:
+            # A duplicate plan_job got here first; answer with what is still to do.
+            pending = session.scalars(select(Chunk.index).where(Chunk.job_id == job_id, Chunk.state != "done"))
+            return Plan(list(pending))
         job.video_metadata = {
             "Codec": info.codec, "DurationMillis": info.duration_millis, "Format": info.format_name,
             "FrameRate": info.frame_rate, "FrameHeight": info.height, "FrameWidth": info.width,
@@ -111,12 +115,41 @@ class ChunkOutcome:
     LAST = "last"  # this chunk completed the job: finalize now
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _held_elsewhere(chunk: Chunk) -> bool:
+    """Whether another live worker is analysing this chunk right now (a duplicate delivery).
+
+    A claim is a lease renewed after every batch; it lapses after the hard time limit. On this
+    host we can also see at once that the claiming process died (SIGKILL, OOM) and take over."""
+    if chunk.state != "running" or not chunk.claimed_by:
+        return False
+    lease = dt.timedelta(seconds=get_settings().task_time_limit + 60)
+    if chunk.updated_at < utcnow() - lease:
+        return False
+    host, _, pid = chunk.claimed_by.rpartition(":")
+    if host == socket.gethostname():
+        return pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid))
+    return True
+
+
 def _claim(job_id: str, index: int) -> tuple[Job, Chunk] | None:
     with session_scope() as session:
         job = session.get(Job, job_id)
-        chunk = session.get(Chunk, (job_id, index))
+        chunk = session.scalar(select(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+                               .with_for_update())
         if job is None or chunk is None or job.phase_enum.finished or chunk.state == "done":
             return None
+        if _held_elsewhere(chunk):
+            return None  # not an attempt: the live holder finishes it, or its redelivery does
         chunk.attempts += 1
         chunk.state = "running"
         chunk.claimed_by = worker_identity()

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.conftest import media
+from tests.e2e.conftest import TENANT_A
 
 pytestmark = pytest.mark.e2e
 
@@ -54,3 +55,26 @@ def test_sigkill_mid_chunk_still_succeeds_without_duplicates(stack):
     assert 55 <= chunk_frames <= 65, "2 fps over 30 s, each sampled frame counted once"
     cars = [item for item in client.get_label_detection(JobId=job_id)["Labels"] if item["Label"]["Name"] == "Car"]
     assert cars
+
+
+def test_a_job_whose_enqueue_was_lost_is_recovered(stack, photo_video):
+    """A job row committed but never queued (the broker was down at that instant): the
+    dispatcher's sweep finds it and the job still ends, instead of staying IN_PROGRESS."""
+    import datetime as dt
+    import secrets
+
+    client = stack.client()
+    video = stack.upload(photo_video, "crash/lost.mp4")
+    job_id = secrets.token_hex(32)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with stack.engine().begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO jobs (id, account, operation, phase, params_hash, params, video_bucket, video_name, "
+            "chunks_total, chunks_done, frames_total, frames_done, cancel_requested, created_at, updated_at, "
+            "expires_at) VALUES (%s, %s, 'StartLabelDetection', 'queued', 'x', %s, %s, %s, 0, 0, 0, 0, false, "
+            "%s, %s, %s)",
+            (job_id, TENANT_A[0], '{"Video": {}}', video["S3Object"]["Bucket"],
+             video["S3Object"]["Name"], long_ago, long_ago, long_ago + dt.timedelta(days=7)))
+    final = stack.wait_for_job(client, job_id, timeout=120)
+    assert final["JobStatus"] == "SUCCEEDED"
+    assert client.get_label_detection(JobId=job_id)["Labels"]
