@@ -143,18 +143,23 @@ class Page:
     next_key: list | None
 
 
+def _keyset_page(session: Session, query, order_by: tuple, limit: int, key_of) -> Page:
+    """One page in a keyset order: read limit + 1 rows to learn whether another page follows."""
+    rows = session.scalars(query.order_by(*order_by).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [{"Timestamp": r.timestamp_millis, "Label": r.label} for r in rows]
+    return Page(items, key_of(rows[-1]) if more else None)
+
+
 def _label_page_by_time(session: Session, job_id: str, after: list | None, limit: int) -> Page:
     query = select(LabelDetection).where(LabelDetection.job_id == job_id)
     if after:
         ts, row_id = after
         query = query.where(or_(LabelDetection.timestamp_millis > ts,
                                 and_(LabelDetection.timestamp_millis == ts, LabelDetection.id > row_id)))
-    rows = session.scalars(query.order_by(LabelDetection.timestamp_millis, LabelDetection.id)
-                           .limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [{"Timestamp": r.timestamp_millis, "Label": r.label} for r in rows]
-    return Page(items, [rows[-1].timestamp_millis, rows[-1].id] if more else None)
+    return _keyset_page(session, query, (LabelDetection.timestamp_millis, LabelDetection.id), limit,
+                        lambda r: [r.timestamp_millis, r.id])
 
 
 def _label_page_by_name(session: Session, job_id: str, after: list | None, limit: int) -> Page:
@@ -167,13 +172,8 @@ def _label_page_by_name(session: Session, job_id: str, after: list | None, limit
             and_(LabelDetection.name == name, LabelDetection.confidence < confidence),
             and_(LabelDetection.name == name, LabelDetection.confidence == confidence,
                  LabelDetection.id > row_id)))
-    rows = session.scalars(query.order_by(LabelDetection.name, LabelDetection.confidence.desc(),
-                                          LabelDetection.id).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [{"Timestamp": r.timestamp_millis, "Label": r.label} for r in rows]
-    last = rows[-1] if rows else None
-    return Page(items, [last.name, last.confidence, last.id] if more else None)
+    return _keyset_page(session, query, (LabelDetection.name, LabelDetection.confidence.desc(), LabelDetection.id),
+                        limit, lambda r: [r.name, r.confidence, r.id])
 
 
 def _label_page_by_segment(session: Session, job_id: str, sort_by: str, after: list | None,

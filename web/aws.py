@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 
 from flask import Blueprint, Response, current_app, g, request
@@ -59,8 +60,6 @@ def _check_semantics(operation: str, params: dict) -> None:
     """Rules the model's shapes cannot express."""
     channel = params.get("NotificationChannel")
     if channel:
-        import re
-
         if not re.fullmatch(r"arn:aws:sns:.*:\w{12}:.+", channel.get("SNSTopicArn", "")):
             raise InvalidParameter("NotificationChannel.SNSTopicArn is not a valid SNS topic ARN.")
         if not re.fullmatch(r"arn:aws:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+", channel.get("RoleArn", "")):
