@@ -48,7 +48,18 @@ def _worker_command(concurrency: int) -> list[str]:
             f"--concurrency={concurrency}", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
 
 
+def require_models() -> None:
+    """Fail at start, not on the first job: nothing is downloaded at run time."""
+    from jobs.settings import get_settings
+    from models.fetch import models_ready
+
+    if not models_ready(get_settings().models_dir):
+        sys.exit(f"framewise: model files missing or altered in {get_settings().models_dir}; "
+                 "run `framewise models fetch` first")
+
+
 def _worker(args) -> None:
+    require_models()
     os.execv(sys.executable, _worker_command(args.concurrency))
 
 
@@ -98,6 +109,7 @@ class Stack:
             out = open(log_dir / f"{name}.log", "ab") if quiet else None  # noqa: SIM115
             return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None)
 
+        require_models()
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, check=True)
         self.procs = [
             spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(port)]),

@@ -54,6 +54,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def models_ready(models_dir: Path) -> bool:
+    """Whether every required file is in place with its pinned hash (no download)."""
+    return _present(centernet_dir(models_dir)) is not None
+
+
 def _present(target: Path) -> dict[str, Path] | None:
     """The files already in place with their pinned hashes, or None if any required one is not."""
     found: dict[str, Path] = {}
