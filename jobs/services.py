@@ -58,6 +58,20 @@ def _video_ref(request: dict) -> VideoRef:
     return VideoRef(bucket=s3["Bucket"], name=s3["Name"], version=s3.get("Version"))
 
 
+def _check_limit(session: Session, account: str, limit: int) -> None:
+    """LimitExceeded when the tenant already has `limit` unfinished jobs.
+
+    On PostgreSQL a per-tenant advisory lock, held to the end of the inserting transaction,
+    makes count-then-insert atomic, so a burst of parallel Starts cannot overshoot. (SQLite
+    serialises writers by itself.) Cheap and side-effect free: boto3 retries this twice."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"framewise-limit:{account}"))))
+    running = session.scalar(select(func.count()).select_from(Job).where(
+        Job.account == account, Job.phase.in_(_UNFINISHED)))
+    if running >= limit:
+        raise LimitExceeded(f"{running} open Jobs for User {account} Maximum limit: {limit}")
+
+
 def start_job(account: str, operation: str, request: dict) -> str:
     """Validate, deduplicate and record a Start* request; the job is queued after commit."""
     from jobs.tasks import enqueue_after_commit, plan_job
@@ -72,14 +86,6 @@ def start_job(account: str, operation: str, request: dict) -> str:
             return existing
 
     ref = _video_ref(request)
-    with session_scope() as session:
-        running = session.scalar(select(func.count()).select_from(Job).where(
-            Job.account == account, Job.phase.in_(_UNFINISHED)))
-        if running >= settings.max_concurrent_jobs:
-            # Cheap and side-effect free: boto3 retries this exception twice by itself.
-            raise LimitExceeded(f"{running} open Jobs for User {account} Maximum limit: "
-                                f"{settings.max_concurrent_jobs}")
-
     info = head(ref)
     if info.size_bytes > settings.max_video_bytes:
         raise VideoTooLarge(f"Video size in bytes: {info.size_bytes} is more than the maximum limit of: "
@@ -96,6 +102,7 @@ def start_job(account: str, operation: str, request: dict) -> str:
     )
     try:
         with session_scope() as session:
+            _check_limit(session, account, settings.max_concurrent_jobs)
             session.add(job)
             session.flush()
             enqueue_after_commit(session, plan_job, job.id)

@@ -53,6 +53,25 @@ def test_concurrent_job_limit(stack, photo_ref):
         assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
 
 
+def test_parallel_starts_never_overshoot_the_limit(stack, photo_ref):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = stack.client(TENANT_B, retries={"mode": "standard", "max_attempts": 1})
+
+    def start(_):
+        try:
+            return client.start_label_detection(Video=photo_ref)["JobId"]
+        except client.exceptions.LimitExceededException:
+            return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(start, range(8)))
+    started = [job_id for job_id in outcomes if job_id]
+    assert len(started) == MAX_CONCURRENT_JOBS, outcomes
+    for job_id in started:
+        assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
+
+
 def test_missing_object_is_an_invalid_s3_object(stack):
     client = stack.client()
     with pytest.raises(client.exceptions.InvalidS3ObjectException):
