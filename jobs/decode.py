@@ -43,6 +43,10 @@ _TRUNCATION_TOLERANCE_MILLIS = 1000
 _EPSILON_MILLIS = 0.5
 
 
+# FFmpeg's AVColorRange: 1 = MPEG (limited, 16-235), 2 = JPEG (full, 0-255); 0 = unspecified.
+_COLOR_RANGES = {1: "LIMITED", 2: "FULL"}
+
+
 class VideoDecodeError(Exception):
     """The video cannot be probed or decoded; the message is meant for the job's StatusMessage."""
 
@@ -64,6 +68,7 @@ class VideoInfo:
     height: int
     frame_count_hint: int | None  # the container's nominal count; often wrong, never trusted
     size_bytes: int
+    color_range: str | None = None  # Rekognition's ColorRange: "FULL" (0-255) or "LIMITED" (16-235)
 
 
 @dataclass
@@ -181,6 +186,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             height=height or stream.codec_context.height,
             frame_count_hint=frames,
             size_bytes=size,
+            color_range=_COLOR_RANGES.get(getattr(first, "color_range", 0)),
         )
     except av.error.FFmpegError as error:
         raise VideoDecodeError(f"The file is not a video PyAV/FFmpeg can read: {_reason(error)}") from error

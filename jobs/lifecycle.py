@@ -100,6 +100,8 @@ def plan(job_id: str) -> Plan:
             "Codec": info.codec, "DurationMillis": info.duration_millis, "Format": info.format_name,
             "FrameRate": info.frame_rate, "FrameHeight": info.height, "FrameWidth": info.width,
         }
+        if info.color_range:
+            job.video_metadata["ColorRange"] = info.color_range
         job.model_version = model_version("labels")
         job.chunks_total = len(spans)
         job.frames_total = max(1, int(info.duration_millis / 1000 * settings.sample_fps))

@@ -45,6 +45,7 @@ def test_traffic_clip_finds_cars_at_plausible_times(stack, car_job):
     assert (meta["Codec"], meta["FrameWidth"], meta["FrameHeight"]) == ("h264", 768, 432)
     assert 29_000 <= meta["DurationMillis"] <= 31_000
     assert meta["FrameRate"] == pytest.approx(12.5, abs=0.1)
+    assert meta["Format"] == "QuickTime / MOV" and meta["ColorRange"] == "LIMITED"
     assert final["LabelModelVersion"]
     assert final["JobTag"] == "traffic-e2e"
 

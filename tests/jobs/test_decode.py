@@ -261,6 +261,11 @@ def test_probe_car_detection():
     assert info.duration_millis == pytest.approx(30_000, abs=300)
     assert info.size_bytes == path.stat().st_size
     assert info.format_name == "QuickTime / MOV"
+    assert info.color_range == "LIMITED"
+
+
+def test_color_range_of_full_range_mjpeg():
+    assert probe(media("containers/derived_dog_mjpeg.avi")).color_range == "FULL"
 
 
 def test_two_fps_sampling_of_car_detection():
