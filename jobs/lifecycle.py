@@ -41,6 +41,17 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+UNREADABLE = (InvalidS3Object, VideoDecodeError)
+
+
+def fail_unreadable(job_id: str, error: InvalidS3Object | VideoDecodeError) -> None:
+    """End the job FAILED with a reason the user can act on (StatusMessage)."""
+    if isinstance(error, InvalidS3Object):
+        finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
+    else:
+        finish(job_id, Phase.FAILED, error.message)
+
+
 def finish(job_id: str, phase: Phase, message: str | None = None) -> bool:
     """End a job and write its completion notice in the same transaction. False if it had ended."""
     with session_scope() as session:
@@ -78,11 +89,8 @@ def plan(job_id: str) -> Plan:
     try:
         with open_local(ref, _cache_dir(job_id)) as path:
             info = probe(path)
-    except InvalidS3Object as error:
-        finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
-        return Plan([])
-    except VideoDecodeError as error:
-        finish(job_id, Phase.FAILED, str(error))
+    except UNREADABLE as error:
+        fail_unreadable(job_id, error)
         return Plan([])
     if info.duration_millis > settings.max_video_seconds * 1000:
         finish(job_id, Phase.FAILED, f"Video duration {info.duration_millis / 1000:.0f} s is more than the "
@@ -196,11 +204,8 @@ def analyze(job_id: str, index: int) -> str:
     except Cancelled:
         finish(job_id, Phase.CANCELLED, "The job was cancelled.")
         return ChunkOutcome.SKIPPED
-    except VideoDecodeError as error:
-        finish(job_id, Phase.FAILED, str(error))
-        return ChunkOutcome.SKIPPED
-    except InvalidS3Object as error:
-        finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
+    except UNREADABLE as error:
+        fail_unreadable(job_id, error)
         return ChunkOutcome.SKIPPED
     return _commit_chunk(job_id, index, results)
 
@@ -222,10 +227,8 @@ def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]
             for timestamp, labels in results for label in labels)
         chunk.state = "done"
         chunk.frames = len(results)
-        session.execute(update(Job).where(Job.id == job_id)
-                        .values(chunks_done=Job.chunks_done + 1, updated_at=utcnow()))
-        job = session.get(Job, job_id)
-        session.refresh(job)
+        job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        job.chunks_done += 1
         job.frames_done = session.scalar(select(func.coalesce(func.sum(Chunk.frames), 0))
                                          .where(Chunk.job_id == job_id, Chunk.state == "done"))
         if job.chunks_done >= job.chunks_total:

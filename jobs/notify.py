@@ -16,6 +16,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.database import session_scope
 from jobs.records import Job, OutboxEvent, utcnow
 from jobs.settings import get_settings
 
@@ -90,7 +91,7 @@ def _send(event: OutboxEvent) -> None:
         raise ValueError(f"unknown notification channel {event.channel!r}")
 
 
-def deliver_pending(session_scope, limit: int = 100) -> int:
+def deliver_pending(limit: int = 100) -> int:
     """Deliver due outbox rows; a failure is retried later with exponential backoff."""
     now = utcnow()
     with session_scope() as session:

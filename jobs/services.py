@@ -10,7 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,10 +235,3 @@ def get_label_detection(account: str, job_id: str, *, max_results: int | None = 
             out["LabelModelVersion"] = job.model_version
         return out
 
-
-def request_cancel(account: str, operation: str, job_id: str) -> None:
-    """Ask a running job to stop; workers check the flag between batches."""
-    with session_scope() as session:
-        job = _job_for(session, account, operation, job_id)
-        if not job.phase_enum.finished:
-            session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from jobs import lifecycle, notify
 from jobs.celery_app import app
-from jobs.database import session_scope
 from jobs.records import Phase
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ def finalize_job(job_id: str) -> None:
 
 @app.task(name="framewise.dispatch_notifications", autoretry_for=TRANSIENT, retry_backoff=True)
 def dispatch_notifications() -> int:
-    return notify.deliver_pending(session_scope)
+    return notify.deliver_pending()
 
 
 @app.task(name="framewise.recover_stalled")
@@ -95,4 +94,4 @@ def recover_stalled() -> None:
     for job_id in stalled.finalize:
         finalize_job.delay(job_id)
     lifecycle.purge_expired()
-    notify.deliver_pending(session_scope)
+    notify.deliver_pending()

@@ -10,7 +10,7 @@ import logging
 import re
 import uuid
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
 from jobs import services
 from jobs.errors import InvalidParameter, ServiceError
@@ -104,6 +104,5 @@ def dispatch() -> Response:
     except ServiceError as error:
         return error_response(error.code, error.message, status=error.http_status)
     except Exception:  # never an HTML page: answer in the error shape, retryable
-        log.exception("%s failed", operation)
-        current_app.logger.error("request %s failed", g.request_id)
+        log.exception("%s failed (request %s)", operation, g.request_id)
         return error_response("InternalServerError", "Internal server error", status=500)
