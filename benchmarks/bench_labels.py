@@ -69,10 +69,10 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
     from jobs.decode import probe
     from jobs.labels import LabelFilters
     from jobs.settings import get_settings
-    from models.registry import get_analyzer
+    from models.registry import load
 
     info = probe(video)
-    analyzer = get_analyzer("labels", get_settings().models_dir, device)
+    analyzer = load("centernet-coco", get_settings().models_dir, device)
     analyzer.predict(np.zeros((1, 432, 768, 3), dtype=np.uint8))  # warm-up, not timed
     latencies: list[float] = []
     frames = 0
@@ -107,7 +107,7 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
             found = analyzer.predict(frame[None])[0]
             latencies.append(time.perf_counter() - t0)
             frames += 1
-            detections += sum(1 for d in found if d.confidence >= 50)
+            detections += sum(1 for d in found if d.score >= 0.5)
     wall = time.perf_counter() - started
     latencies.sort()
     return {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jobs.decode import iter_sampled_frames
 from jobs.labels import LabelFilters, frame_labels
-from models.base import Analyzer
+from models.base import Model
 
 
 class Cancelled(Exception):
@@ -27,7 +27,7 @@ class SpanOptions:
     max_side: int | None = None
 
 
-def analyze_span(path: Path, start_millis: int, end_millis: int, analyzer: Analyzer, options: SpanOptions,
+def analyze_span(path: Path, start_millis: int, end_millis: int, analyzer: Model, options: SpanOptions,
                  on_batch: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[dict]]]:
     """Yield (timestamp, labels) for every sampled frame in [start_millis, end_millis).
 

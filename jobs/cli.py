@@ -27,11 +27,12 @@ def migrate(_args=None) -> None:
 
 def _models_fetch(_args) -> None:
     from jobs.settings import get_settings
-    from models.fetch import fetch_models
+    from models.catalog import SPECS
+    from models.fetch import fetch
 
     directory = get_settings().models_dir
-    fetched = fetch_models(directory)
-    print(f"models ready in {directory}: {', '.join(sorted(map(str, fetched)))}")
+    fetched = fetch(SPECS.values(), directory)
+    print(f"models ready in {directory}: {', '.join(sorted(fetched))}")
 
 
 def _web(args) -> None:
@@ -51,11 +52,13 @@ def _worker_command(concurrency: int) -> list[str]:
 def require_models() -> None:
     """Fail at start, not on the first job: nothing is downloaded at run time."""
     from jobs.settings import get_settings
-    from models.fetch import models_ready
+    from models.catalog import SPECS
+    from models.fetch import missing
 
-    if not models_ready(get_settings().models_dir):
-        sys.exit(f"framewise: model files missing or altered in {get_settings().models_dir}; "
-                 "run `framewise models fetch` first")
+    absent = missing(SPECS.values(), get_settings().models_dir)
+    if absent:
+        sys.exit(f"framewise: model files missing or altered in {get_settings().models_dir} "
+                 f"({', '.join(absent)}); run `framewise models fetch` first")
 
 
 def _worker(args) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from models.base import Detection
+from models.outputs import ObjectBox
 from models.taxonomy import LabelInfo, label_for, parent_label
 
 
@@ -41,19 +41,15 @@ class LabelFilters:
         return True
 
 
-def _box(detection: Detection) -> dict:
-    box = detection.box
-    return {"Width": box.width, "Height": box.height, "Left": box.left, "Top": box.top}
-
-
-def frame_labels(detections: Iterable[Detection], *, min_confidence: float,
+def frame_labels(detections: Iterable[ObjectBox], *, min_confidence: float,
                  filters: LabelFilters = LabelFilters()) -> list[dict]:
     """The labels for one sampled frame: one per detected class with all its instances, plus
     each ancestor as a label of its own (as Rekognition returns Car, Vehicle, Transportation)."""
     by_name: dict[str, dict] = {}
     ancestors: dict[str, dict] = {}
     for detection in detections:
-        if detection.confidence < min_confidence:
+        confidence = 100.0 * detection.score
+        if confidence < min_confidence:
             continue
         info = label_for(detection.name)
         if not filters.admits(info):
@@ -66,9 +62,8 @@ def frame_labels(detections: Iterable[Detection], *, min_confidence: float,
             "Aliases": [{"Name": a} for a in info.aliases],
             "Categories": [{"Name": c} for c in info.categories],
         })
-        label["Confidence"] = max(label["Confidence"], detection.confidence)
-        if detection.box is not None:
-            label["Instances"].append({"BoundingBox": _box(detection), "Confidence": detection.confidence})
+        label["Confidence"] = max(label["Confidence"], confidence)
+        label["Instances"].append({"BoundingBox": detection.box.to_wire(), "Confidence": confidence})
         for parent in info.parents:
             if parent not in ancestors:
                 described = parent_label(parent)
@@ -79,7 +74,7 @@ def frame_labels(detections: Iterable[Detection], *, min_confidence: float,
                     "Categories": [{"Name": c} for c in described.categories],
                 }
             entry = ancestors[parent]
-            entry["Confidence"] = max(entry["Confidence"], detection.confidence)
+            entry["Confidence"] = max(entry["Confidence"], confidence)
     for name, entry in ancestors.items():
         by_name.setdefault(name, entry)  # a class that is also an ancestor keeps its instances
     for label in by_name.values():

@@ -24,7 +24,8 @@ from jobs.labels import LabelFilters
 from jobs.records import Chunk, Job, LabelDetection, Phase, utcnow
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, drop_cache, open_local
-from models.registry import get_analyzer, model_version
+from models.catalog import spec
+from models.registry import load
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def plan(job_id: str) -> Plan:
         }
         if info.color_range:
             job.video_metadata["ColorRange"] = info.color_range
-        job.model_version = model_version("labels")
+        job.model_version = spec("centernet-coco").version
         job.chunks_total = len(spans)
         job.frames_total = max(1, int(info.duration_millis / 1000 * settings.sample_fps))
         job.phase = Phase.ANALYZING.value
@@ -196,7 +197,7 @@ def analyze(job_id: str, index: int) -> str:
         min_confidence=float(params.get("MinConfidence", 50.0)),
         filters=LabelFilters.from_request(params.get("Settings")), max_side=settings.decode_max_side,
     )
-    analyzer = get_analyzer("labels", settings.models_dir, settings.device)
+    analyzer = load("centernet-coco", settings.models_dir, settings.device)
     try:
         with open_local(_ref(job), _cache_dir(job_id)) as path:
             results = list(analyze_span(path, chunk.start_millis, chunk.end_millis, analyzer, options,

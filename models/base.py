@@ -1,48 +1,50 @@
-"""What an analyzer is: the one small interface every vision model sits behind."""
+"""What a model is: the one small interface every vision model sits behind."""
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class BoundingBox:
-    """A box as ratios of the frame's width and height, as Rekognition reports it."""
-
-    left: float
-    top: float
-    width: float
-    height: float
+from models.specs import ModelSpec
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One object the model saw in one frame.
-
-    `name` is the model's own class name (e.g. COCO's "car"); mapping it to Rekognition's
-    label names is the taxonomy's job, not the model's.
-    """
-
-    name: str
-    confidence: float  # percent, 0..100
-    box: BoundingBox | None = None
-
-
-class Analyzer(abc.ABC):
+class Model(abc.ABC):
     """A model behind a batch interface.
 
-    `load()` must be safe to call twice and is called lazily in the worker process, never
-    at import time (CUDA must not be initialised before a fork).
+    Built by models.registry from its spec with the verified files and a device; `load()` must
+    be safe to call twice and runs lazily in the worker process, never at import time (CUDA must
+    not be initialised before a fork). `predict` takes a batch of inputs (uint8 RGB frames
+    shaped (N, H, W, 3), or a list of differently sized crops) and returns one output per input,
+    of the spec's kind (models/outputs.py).
     """
 
-    name: str
-    version: str
+    def __init__(self, spec: ModelSpec, files: dict[str, Path], device: str, batch_size: int):
+        self.spec = spec
+        self.files = files
+        self.device = device
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
 
     @abc.abstractmethod
     def load(self) -> None: ...
 
     @abc.abstractmethod
-    def predict(self, frames: np.ndarray) -> list[list[Detection]]:
-        """frames: uint8 RGB array shaped (N, H, W, 3). Returns one list of detections per frame."""
+    def predict(self, inputs: np.ndarray | Sequence[np.ndarray]) -> list[Any]:
+        """One output per input, of the kind the spec declares."""
+
+
+def check_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 RGB shaped (N, H, W, 3), got {frames.dtype} {frames.shape}")
+    return frames

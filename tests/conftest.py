@@ -36,8 +36,9 @@ def photo_video(tmp_path_factory) -> Path:
 def models_dir() -> Path:
     """The configured models directory (FRAMEWISE_MODELS_DIR), fetched and verified."""
     from jobs.settings import Settings
-    from models.fetch import fetch_models
+    from models.catalog import SPECS
+    from models.fetch import fetch
 
     directory = Settings().models_dir
-    fetch_models(directory)
+    fetch(SPECS.values(), directory)
     return directory

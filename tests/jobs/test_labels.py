@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from jobs.labels import LabelFilters, frame_labels, label_segments
-from models.base import BoundingBox, Detection
+from models.outputs import BoundingBox, ObjectBox
 
 BOX = BoundingBox(0.1, 0.2, 0.3, 0.4)
 
 
 def test_instances_grouped_and_ancestors_added():
-    labels = frame_labels([Detection("car", 91.0, BOX), Detection("car", 75.0, BOX), Detection("car", 20.0, BOX)],
+    labels = frame_labels([ObjectBox("car", 0.91, BOX), ObjectBox("car", 0.75, BOX), ObjectBox("car", 0.2, BOX)],
                           min_confidence=50)
     by_name = {label["Name"]: label for label in labels}
     car = by_name["Car"]
@@ -22,7 +22,7 @@ def test_instances_grouped_and_ancestors_added():
 
 
 def test_filters():
-    detections = [Detection("car", 90.0, BOX), Detection("dog", 90.0, BOX)]
+    detections = [ObjectBox("car", 0.9, BOX), ObjectBox("dog", 0.9, BOX)]
     only_dogs = LabelFilters.from_request({"GeneralLabels": {"LabelInclusionFilters": ["Dog"]}})
     assert "Car" not in {label["Name"] for label in frame_labels(detections, min_confidence=0, filters=only_dogs)}
     no_dogs = LabelFilters.from_request({"GeneralLabels": {"LabelExclusionFilters": ["dog"]}})

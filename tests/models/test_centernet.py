@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from models.base import BoundingBox, Detection
+from models import fetch as fetch_module
+from models.catalog import spec
 from models.centernet import (
     COCO_LABELS,
-    CenterNetAnalyzer,
+    CenterNet,
     decode_heads,
     non_max_suppression,
     postprocess,
     preprocess,
     to_detections,
 )
-from models.fetch import centernet_dir, fetch_models
+from models.outputs import BoundingBox, ObjectBox
+from models.registry import load
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
@@ -38,16 +40,17 @@ TFJS_REFERENCE = {
 }  # fmt: skip
 
 
+SPEC = spec("centernet-coco")
+
+
 @pytest.fixture(scope="session")
 def model_dir(models_dir) -> Path:
-    return centernet_dir(models_dir)
+    return SPEC.directory(models_dir)
 
 
 @pytest.fixture(scope="session")
-def analyzer(model_dir) -> CenterNetAnalyzer:
-    analyzer = CenterNetAnalyzer(model_dir)
-    analyzer.load()
-    return analyzer
+def analyzer(models_dir) -> CenterNet:
+    return load("centernet-coco", models_dir)
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +60,12 @@ def photos() -> dict[str, np.ndarray]:
     return {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea()}
 
 
-def _right(d: Detection) -> float:
-    return d.box.left + d.box.width
+def _right(d: ObjectBox) -> float:
+    return d.box.right
 
 
-def _bottom(d: Detection) -> float:
-    return d.box.top + d.box.height
+def _bottom(d: ObjectBox) -> float:
+    return d.box.bottom
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,23 +74,28 @@ def _bottom(d: Detection) -> float:
 
 def test_fetch_models_is_a_no_op_when_present(model_dir, monkeypatch):
     monkeypatch.setattr("models.fetch.shutil.which", lambda name: None)  # npm would be needed otherwise
-    files = fetch_models(model_dir.parent)
+    files = fetch_module.fetch([SPEC], model_dir.parent)["centernet-coco"]
     assert files["centernet.json"] == model_dir / "centernet.json"
     assert files["centernet.bin"] == model_dir / "centernet.bin"
+    assert fetch_module.missing([SPEC], model_dir.parent) == []
 
 
 def test_fetch_models_needs_npm(tmp_path, monkeypatch):
     monkeypatch.setattr("models.fetch.shutil.which", lambda name: None)
+    assert fetch_module.missing([SPEC], tmp_path) == ["centernet-coco"]
     with pytest.raises(RuntimeError, match="npm"):
-        fetch_models(tmp_path)
+        fetch_module.fetch([SPEC], tmp_path)
 
 
 def test_fetch_models_refuses_a_tarball_with_another_hash(tmp_path, monkeypatch):
-    fake = tmp_path / "fake.tgz"
-    fake.write_bytes(b"not the package")
-    monkeypatch.setattr("models.fetch._npm_pack", lambda workdir: fake)
+    def fake_pack(package, workdir):
+        fake = workdir / package.archive
+        fake.write_bytes(b"not the package")
+        return fake
+
+    monkeypatch.setattr("models.fetch._npm_pack", fake_pack)
     with pytest.raises(RuntimeError, match="does not match the pinned"):
-        fetch_models(tmp_path / "models")
+        fetch_module.fetch([SPEC], tmp_path / "models")
     assert not (tmp_path / "models" / "human-3.3.6" / "centernet.bin").exists()
 
 
@@ -148,7 +156,7 @@ def test_nms_follows_tfjs_semantics():
 def test_to_detections_clamps_and_names():
     boxes = np.array([[-10.0, 256.0, 128.0, 600.0]])
     (det,) = to_detections(boxes, np.array([0.5]), np.array([2]), [0], input_size=512)
-    assert det.name == "car" and det.confidence == pytest.approx(50.0)
+    assert det.name == "car" and det.score == pytest.approx(0.5)
     assert det.box == BoundingBox(left=0.0, top=0.5, width=0.25, height=0.5)
 
 
@@ -165,12 +173,13 @@ def test_postprocess_applies_threshold_nms_and_limit():
 # the real model
 
 
-def test_load_is_idempotent(analyzer):
+def test_load_is_idempotent(analyzer, models_dir):
     module = analyzer._module
     analyzer.load()
     assert analyzer._module is module
     assert analyzer.name == "centernet-coco" and analyzer.version == "human-3.3.6-centernet"
-    assert analyzer.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert analyzer.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert load("centernet-coco", models_dir) is analyzer, "one instance per process"
 
 
 def test_predict_validates_input(analyzer):
@@ -194,7 +203,7 @@ def test_astronaut_is_a_person(analyzer, photos):
     (dets,) = analyzer.predict(photos["astronaut"][None])
     assert [d.name for d in dets] == ["person"]
     (person,) = dets
-    assert person.confidence == pytest.approx(61.0, abs=1.0)
+    assert person.score == pytest.approx(0.610, abs=0.01)
     # the astronaut fills the left ~70 % of the picture, top to bottom
     assert person.box.left < 0.05 and person.box.top < 0.05
     assert 0.65 < _right(person) < 0.8 and _bottom(person) > 0.95
@@ -204,7 +213,7 @@ def test_coffee_is_a_cup(analyzer, photos):
     (dets,) = analyzer.predict(photos["coffee"][None])
     assert [d.name for d in dets] == ["cup"]  # the dining table (40 %) overlaps it and is suppressed
     (cup,) = dets
-    assert cup.confidence == pytest.approx(45.8, abs=1.0)
+    assert cup.score == pytest.approx(0.458, abs=0.01)
     assert 0.2 < cup.box.left < 0.35 and 0.6 < _right(cup) < 0.75
     assert cup.box.top < 0.1 and 0.55 < _bottom(cup) < 0.75
 
@@ -215,7 +224,7 @@ def test_chelsea_the_cat(analyzer, photos):
     (dets,) = analyzer.predict(photos["chelsea"][None])
     assert [d.name for d in dets] == ["dog"]
     (animal,) = dets
-    assert animal.confidence == pytest.approx(47.7, abs=1.0)
+    assert animal.score == pytest.approx(0.477, abs=0.01)
     assert (
         animal.box.left < 0.05 and animal.box.top < 0.05 and _right(animal) > 0.9 and _bottom(animal) > 0.95
     )
@@ -241,9 +250,9 @@ def test_traffic_video_has_a_car(analyzer):
                 break
     (dets,) = analyzer.predict(image[None])
     cars = [d for d in dets if d.name == "car"]
-    assert cars, f"no car in {[(d.name, round(d.confidence, 1)) for d in dets]}"
-    car = max(cars, key=lambda d: d.confidence)
-    assert car.confidence > 25
+    assert cars, f"no car in {[(d.name, round(d.score, 3)) for d in dets]}"
+    car = max(cars, key=lambda d: d.score)
+    assert car.score > 0.25
     assert 0.3 < car.box.left < 0.45 and 0.45 < _right(car) < 0.6 and car.box.top < 0.05
 
 
@@ -257,7 +266,7 @@ def test_batch_equals_single_frames(analyzer, photos):
     assert [[d.name for d in dets] for dets in batched] == [[d.name for d in dets] for dets in singles]
     for b_dets, s_dets in zip(batched, singles, strict=True):
         for b, s in zip(b_dets, s_dets, strict=True):
-            assert b.confidence == pytest.approx(s.confidence, abs=1e-3)
+            assert b.score == pytest.approx(s.score, abs=1e-5)
             assert [b.box.left, b.box.top, b.box.width, b.box.height] == pytest.approx(
                 [s.box.left, s.box.top, s.box.width, s.box.height], abs=1e-5
             )
@@ -269,14 +278,15 @@ def test_batch_equals_single_frames(analyzer, photos):
 
 
 def test_boxes_are_ratios_of_the_frame(analyzer, photos):
-    low = CenterNetAnalyzer(analyzer.model_dir, min_score=0.05)
-    low._module, low.device = analyzer._module, analyzer.device
+    low = CenterNet(analyzer.spec, analyzer.files, analyzer.device, analyzer.batch_size)
+    low.min_score = 0.05
+    low._module = analyzer._module
     seen = 0
     for image in photos.values():
         for det in low.predict(image[None])[0]:
             box = det.box
             assert 0.0 <= box.left <= 1.0 and 0.0 <= box.top <= 1.0
             assert 0.0 <= box.width <= 1.0 - box.left + 1e-9 and 0.0 <= box.height <= 1.0 - box.top + 1e-9
-            assert 0.0 < det.confidence <= 100.0 and det.name in COCO_LABELS
+            assert 0.0 < det.score <= 1.0 and det.name in COCO_LABELS
             seen += 1
     assert seen > 3

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.fetch import centernet_dir
+from models.catalog import spec
 from models.tfjs_graph import (
     GraphModule,
     TfjsGraph,
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def centernet_graph(models_dir) -> TfjsGraph:
-    return load_graph_model(centernet_dir(models_dir) / "centernet.json")
+    return load_graph_model(spec("centernet-coco").directory(models_dir) / "centernet.json")
 
 
 # --------------------------------------------------------------------------------------------
