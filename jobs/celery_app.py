@@ -2,6 +2,7 @@
 
 Tasks are short and idempotent: a Redis broker redelivers any unacknowledged task after its
 visibility timeout, so every task is safe to run twice and none runs longer than the limit.
+The broker is always Redis: the operator's, or the embedded one `framewise standalone` starts.
 """
 from __future__ import annotations
 
@@ -12,42 +13,43 @@ from jobs.settings import get_settings
 
 GPU_QUEUE = "framewise.gpu"  # decoding + inference: one process per GPU
 IO_QUEUE = "framewise.io"  # probing, planning, finalising, notifying
+IMAGE_QUEUE = "framewise.image"  # synchronous image calls: their own worker, never behind a video chunk
 
 
-def _broker_options(settings) -> dict:
-    if settings.embedded_broker:
-        # Celery's filesystem transport: a single-machine broker that needs no server.
-        queue_dir = settings.broker_dir / "queue"
-        processed = settings.broker_dir / "processed"
-        control = settings.broker_dir / "control"  # broadcast (ping, inspect); default is ./control
-        for folder in (queue_dir, processed, control):
-            folder.mkdir(parents=True, exist_ok=True)
-        return {"data_folder_in": str(queue_dir), "data_folder_out": str(queue_dir),
-                "processed_folder": str(processed), "control_folder": str(control), "store_processed": False}
-    # Above the hard time limit, so a long task is never handed to a second worker mid-run.
-    return {"visibility_timeout": settings.task_time_limit + 120}
+def _config() -> dict:
+    settings = get_settings()
+    broker = settings.resolved_broker_url
+    return {
+        "broker_url": broker,
+        # Above the hard time limit, so a long task is never handed to a second worker mid-run.
+        "broker_transport_options": {"visibility_timeout": settings.task_time_limit + 120},
+        "broker_connection_retry_on_startup": True,
+        # Only image calls return a result (their reply); video tasks write to PostgreSQL.
+        "result_backend": broker,
+        "result_expires": 300,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        # decord and long decodes can leak; recycle processes now and then.
+        "worker_max_tasks_per_child": 100,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        "task_default_queue": IO_QUEUE,
+        "task_routes": {"framewise.analyze_chunk": {"queue": GPU_QUEUE},
+                     "framewise.run_image": {"queue": IMAGE_QUEUE}},
+        "worker_hijack_root_logger": False,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+    }
 
 
 def create_celery() -> Celery:
-    settings = get_settings()
-    app = Celery("framewise", broker=settings.resolved_broker_url, include=["jobs.tasks"])
-    app.conf.update(
-        broker_transport_options=_broker_options(settings),
-        broker_connection_retry_on_startup=True,
-        task_ignore_result=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        # decord and long decodes can leak; recycle processes now and then.
-        worker_max_tasks_per_child=100,
-        task_soft_time_limit=settings.task_soft_time_limit,
-        task_time_limit=settings.task_time_limit,
-        task_default_queue=IO_QUEUE,
-        task_routes={"framewise.analyze_chunk": {"queue": GPU_QUEUE}},
-        worker_hijack_root_logger=False,
-        task_serializer="json",
-        accept_content=["json"],
-    )
+    app = Celery("framewise", include=["jobs.tasks"])
+    # A promise: the settings are read when the configuration is first needed, not at import,
+    # so `import jobs` never reaches for a database or broker URL.
+    app.add_defaults(_config)
     return app
 
 

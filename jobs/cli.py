@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-QUEUES = "framewise.gpu,framewise.io"
+VIDEO_QUEUES = "framewise.gpu,framewise.io"
+IMAGE_QUEUES = "framewise.image"
 
 
 def migrate(_args=None) -> None:
@@ -43,10 +44,13 @@ def _web(args) -> None:
     serve(create_app(), host=args.host, port=args.port, threads=args.threads, ident="framewise")
 
 
-def _worker_command(concurrency: int) -> list[str]:
-    # One process per GPU: models load lazily in the child, never before the fork.
-    return [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q", QUEUES, "--pool", "prefork",
-            f"--concurrency={concurrency}", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+def _worker_command(concurrency: int, images: bool = False) -> list[str]:
+    # One process per GPU: models load lazily in the child, never before the fork. Image calls
+    # get a worker of their own so that they never wait behind a video chunk.
+    queues, node = (IMAGE_QUEUES, "image") if images else (VIDEO_QUEUES, "video")
+    return [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q", queues, "-n", f"{node}-%i@%h",
+            "--pool", "prefork", f"--concurrency={concurrency}", "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle"]
 
 
 def require_models() -> None:
@@ -63,7 +67,7 @@ def require_models() -> None:
 
 def _worker(args) -> None:
     require_models()
-    os.execv(sys.executable, _worker_command(args.concurrency))
+    os.execv(sys.executable, _worker_command(args.concurrency, images=args.images))
 
 
 def dispatcher_loop(interval: float, once: bool = False) -> None:
@@ -84,28 +88,57 @@ def _dispatcher(args) -> None:
     dispatcher_loop(args.interval, once=args.once)
 
 
+def _remembered(path: Path, make) -> str:
+    """A generated secret kept in the data dir (mode 600), so a restart keeps its tenants' jobs
+    and NextTokens valid."""
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+    return value
+
+
 def standalone_env(port: int) -> dict[str, str]:
     """Environment for the child processes: shared secrets, and a local bucket root when no S3."""
     env = dict(os.environ)
     env.setdefault("FRAMEWISE_DATA_DIR", str(Path("var").resolve()))
-    data_dir = Path(env["FRAMEWISE_DATA_DIR"])
+    data_dir = Path(env["FRAMEWISE_DATA_DIR"]).resolve()
+    env["FRAMEWISE_DATA_DIR"] = str(data_dir)
     if not env.get("FRAMEWISE_CREDENTIALS"):
-        # A fresh key pair for this run only; printed so a client can use it.
-        env["FRAMEWISE_CREDENTIALS"] = f"FW{secrets.token_hex(8).upper()}:{secrets.token_hex(20)}"
-    env.setdefault("FRAMEWISE_SECRET_KEY", secrets.token_hex(32))
+        # Generated once and printed so a client can use it; the access key id is the tenant.
+        env["FRAMEWISE_CREDENTIALS"] = _remembered(
+            data_dir / "secrets" / "credentials", lambda: f"FW{secrets.token_hex(8).upper()}:{secrets.token_hex(20)}")
+    if not env.get("FRAMEWISE_SECRET_KEY"):
+        env["FRAMEWISE_SECRET_KEY"] = _remembered(data_dir / "secrets" / "secret_key", lambda: secrets.token_hex(32))
     if not env.get("FRAMEWISE_S3_ENDPOINT_URL"):
         env.setdefault("FRAMEWISE_BUCKET_ROOT", str(data_dir / "buckets"))
     return env
 
 
 class Stack:
-    """web + worker + dispatcher as child processes, stopped together."""
+    """web + workers + dispatcher as child processes, stopped together; and, when no database or
+    broker is configured, the embedded PostgreSQL and Redis they use."""
 
     def __init__(self, port: int, env: dict[str, str], quiet: bool = False):
+        from jobs import embedded
+
         self.port = port
         self.env = env
         log_dir = Path(env["FRAMEWISE_DATA_DIR"]) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
+        self.servers = None
+        if not env.get("FRAMEWISE_DATABASE_URL") or not env.get("FRAMEWISE_BROKER_URL"):
+            self.servers = embedded.start(Path(env["FRAMEWISE_DATA_DIR"]),
+                                          database=not env.get("FRAMEWISE_DATABASE_URL"),
+                                          broker=not env.get("FRAMEWISE_BROKER_URL"))
+            if not env.get("FRAMEWISE_DATABASE_URL"):
+                env["FRAMEWISE_DATABASE_URL"] = self.servers.database_url
+            if not env.get("FRAMEWISE_BROKER_URL"):
+                env["FRAMEWISE_BROKER_URL"] = self.servers.broker_url
+                env.setdefault("FRAMEWISE_REDIS_URL", self.servers.redis_url)
 
         def spawn(name: str, command: list[str]) -> subprocess.Popen:
             # Quiet children write to <data dir>/logs/<name>.log instead of the terminal.
@@ -117,6 +150,7 @@ class Stack:
         self.procs = [
             spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(port)]),
             spawn("worker", _worker_command(1)),
+            spawn("image-worker", _worker_command(1, images=True)),
             spawn("dispatcher", [sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "5"]),
         ]
 
@@ -151,6 +185,8 @@ class Stack:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.servers is not None:
+            self.servers.stop()
 
 
 def _standalone(args) -> None:
@@ -198,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
 
     worker = sub.add_parser("worker", help="run a Celery worker (one per GPU)")
     worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--images", action="store_true", help="serve synchronous image calls (DetectLabels, …)")
     worker.set_defaults(func=_worker)
 
     dispatcher = sub.add_parser("dispatcher", help="deliver notifications and recover stalled work")

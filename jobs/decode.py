@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
@@ -75,6 +75,8 @@ class VideoInfo:
 class FrameBatch:
     frames: np.ndarray  # uint8, (N, H, W, 3), RGB
     timestamps_millis: list[int]
+    # consumer -> positions of the frames it asked for (iter_frames); one consumer "" otherwise
+    wanted: dict[str, list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.timestamps_millis)
@@ -320,16 +322,44 @@ def iter_sampled_frames(path: str | os.PathLike, *, start_millis: int, end_milli
     from the frames' presentation times. max_side downsizes frames, keeping the aspect ratio."""
     if sample_fps <= 0:
         raise ValueError(f"sample_fps must be positive, got {sample_fps}")
+    yield from iter_frames(path, start_millis=start_millis, end_millis=end_millis, rates={"": sample_fps},
+                           batch_size=batch_size, backend=backend, max_side=max_side)
+
+
+@dataclass
+class DecodeStats:
+    """What decoding cost: passes over the file and frames converted to RGB."""
+
+    passes: int = 0
+    frames: int = 0
+
+
+def iter_frames(path: str | os.PathLike, *, start_millis: int, end_millis: int,
+                rates: dict[str, float | None], batch_size: int, backend: str = DEFAULT_BACKEND,
+                max_side: int | None = None, stats: DecodeStats | None = None) -> Iterator[FrameBatch]:
+    """One decode pass over [start_millis, end_millis) for several consumers at once.
+
+    `rates` maps each consumer to its sampling rate (None: every frame). A frame is converted
+    when any consumer wants it; each batch says which frames each consumer takes in `wanted`."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if end_millis <= start_millis:
+    for name, rate in rates.items():
+        if rate is not None and rate <= 0:
+            raise ValueError(f"sample rate for {name!r} must be positive, got {rate}")
+    if end_millis <= start_millis or not rates:
         return
+    samplers = _Samplers(start_millis, end_millis, rates)
+    stats = stats if stats is not None else DecodeStats()
+    stats.passes += 1
     if backend == "pyav":
-        yield from _iter_pyav(path, start_millis, end_millis, sample_fps, batch_size, max_side)
+        batches = _iter_pyav(path, start_millis, end_millis, samplers, batch_size, max_side)
     elif backend == "decord":
-        yield from _iter_decord(path, start_millis, end_millis, sample_fps, batch_size, max_side)
+        batches = _iter_decord(path, start_millis, end_millis, samplers, batch_size, max_side)
     else:
         raise ValueError(f"unknown decode backend {backend!r}; expected one of {BACKENDS}")
+    for batch in batches:
+        stats.frames += len(batch)
+        yield batch
 
 
 class _Sampler:
@@ -349,8 +379,31 @@ class _Sampler:
         return True
 
 
-def _stack(frames: list[np.ndarray], stamps: list[int]) -> FrameBatch:
-    return FrameBatch(np.ascontiguousarray(np.stack(frames)), list(stamps))
+class _EveryFrame:
+    def __init__(self, start_millis: int, end_millis: int):
+        self.start, self.end = start_millis, end_millis
+
+    def wants(self, millis: float) -> bool:
+        return self.start - _EPSILON_MILLIS <= millis < self.end
+
+
+class _Samplers:
+    """One sampler per consumer; a frame is kept when any of them wants it."""
+
+    def __init__(self, start_millis: int, end_millis: int, rates: dict[str, float | None]):
+        self.samplers = {name: (_EveryFrame(start_millis, end_millis) if rate is None
+                                else _Sampler(start_millis, end_millis, rate)) for name, rate in rates.items()}
+
+    def wants(self, millis: float) -> list[str]:
+        return [name for name, sampler in self.samplers.items() if sampler.wants(millis)]
+
+
+def _stack(frames: list[np.ndarray], stamps: list[int], takers: list[list[str]]) -> FrameBatch:
+    wanted: dict[str, list[int]] = {}
+    for position, names in enumerate(takers):
+        for name in names:
+            wanted.setdefault(name, []).append(position)
+    return FrameBatch(np.ascontiguousarray(np.stack(frames)), list(stamps), wanted)
 
 
 class _NotSeekable(Exception):
@@ -391,7 +444,7 @@ def _chain(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _iter_pyav(path, start_millis: int, end_millis: int, sample_fps: float, batch_size: int,
+def _iter_pyav(path, start_millis: int, end_millis: int, samplers: _Samplers, batch_size: int,
                max_side: int | None) -> Iterator[FrameBatch]:
     container = _open(path)
     try:
@@ -409,9 +462,9 @@ def _iter_pyav(path, start_millis: int, end_millis: int, sample_fps: float, batc
             decoded = _decode(container, stream)
         origin, tb = _origin(stream), stream.time_base
         rate = float(stream.average_rate or stream.guessed_rate or 25)
-        sampler = _Sampler(start_millis, end_millis, sample_fps)
         frames: list[np.ndarray] = []
         stamps: list[int] = []
+        takers: list[list[str]] = []
         previous_ms: float | None = None
         for frame in decoded:
             if frame.pts is not None:
@@ -423,7 +476,8 @@ def _iter_pyav(path, start_millis: int, end_millis: int, sample_fps: float, batc
             previous_ms = millis
             if millis >= end_millis:
                 break
-            if not sampler.wants(millis):
+            wanted_by = samplers.wants(millis)
+            if not wanted_by:
                 continue
             size = _target_size(frame.width, frame.height, max_side)
             if size is None:
@@ -431,18 +485,19 @@ def _iter_pyav(path, start_millis: int, end_millis: int, sample_fps: float, batc
             else:
                 frames.append(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
             stamps.append(round(millis))
+            takers.append(wanted_by)
             if len(frames) >= batch_size:
-                yield _stack(frames, stamps)
-                frames, stamps = [], []
+                yield _stack(frames, stamps, takers)
+                frames, stamps, takers = [], [], []
         if frames:
-            yield _stack(frames, stamps)
+            yield _stack(frames, stamps, takers)
     except av.error.FFmpegError as error:
         raise VideoDecodeError(f"The video could not be decoded: {_reason(error)}") from error
     finally:
         container.close()
 
 
-def _iter_decord(path, start_millis: int, end_millis: int, sample_fps: float, batch_size: int,
+def _iter_decord(path, start_millis: int, end_millis: int, samplers: _Samplers, batch_size: int,
                  max_side: int | None) -> Iterator[FrameBatch]:
     import decord  # optional at import time: only this backend needs it
 
@@ -464,14 +519,18 @@ def _iter_decord(path, start_millis: int, end_millis: int, sample_fps: float, ba
         valid = np.isfinite(starts) & (starts >= -_EPSILON_MILLIS) & (starts < limit)
         indices = np.nonzero(valid)[0]
         order = indices[np.argsort(starts[indices], kind="stable")]
-        sampler = _Sampler(start_millis, end_millis, sample_fps)
-        chosen = [(int(i), float(starts[i])) for i in order if sampler.wants(float(starts[i]))]
+        chosen = []
+        for i in order:
+            wanted_by = samplers.wants(float(starts[i]))
+            if wanted_by:
+                chosen.append((int(i), float(starts[i]), wanted_by))
         for offset in range(0, len(chosen), batch_size):
             part = chosen[offset:offset + batch_size]
             try:
-                array = reader.get_batch([i for i, _ in part]).asnumpy()
+                array = reader.get_batch([i for i, _, _ in part]).asnumpy()
             except decord.DECORDError as error:
                 raise VideoDecodeError(f"The video could not be decoded by decord: {error}") from error
-            yield FrameBatch(np.ascontiguousarray(array, dtype=np.uint8), [round(ms) for _, ms in part])
+            batch = _stack(list(array), [round(ms) for _, ms, _ in part], [names for _, _, names in part])
+            yield batch
     finally:
         del reader  # decord frees its decoder only when the reader goes away

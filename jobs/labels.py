@@ -65,8 +65,10 @@ def frame_labels(detections: Iterable[ObjectBox], *, min_confidence: float,
         label["Confidence"] = max(label["Confidence"], confidence)
         label["Instances"].append({"BoundingBox": detection.box.to_wire(), "Confidence": confidence})
         for parent in info.parents:
+            described = parent_label(parent)
+            if not filters.admits(described):
+                continue  # an excluded ancestor is not reported as a label of its own either
             if parent not in ancestors:
-                described = parent_label(parent)
                 ancestors[parent] = {
                     "Name": parent, "Confidence": 0.0, "Instances": [],
                     "Parents": [{"Name": p} for p in described.parents],

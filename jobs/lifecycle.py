@@ -15,17 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
-from jobs import notify
-from jobs.analysis import Cancelled, SpanOptions, analyze_span
+from jobs import analyses, notify
 from jobs.database import session_scope
 from jobs.decode import VideoDecodeError, plan_chunks, probe
+from jobs.engine import Cancelled, Inference, Planned, analyze_span
 from jobs.errors import InvalidS3Object
-from jobs.labels import LabelFilters
-from jobs.records import Chunk, Job, LabelDetection, Phase, utcnow
+from jobs.records import Chunk, Job, Phase, Result, utcnow
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, drop_cache, open_local
-from models.catalog import spec
-from models.registry import load
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +50,20 @@ def fail_unreadable(job_id: str, error: InvalidS3Object | VideoDecodeError) -> N
         finish(job_id, Phase.FAILED, error.message)
 
 
+def _end(session, job: Job, phase: Phase, message: str | None) -> None:
+    job.phase = phase.value
+    job.status_message = message
+    job.finished_at = utcnow()
+    notify.record_completion(session, job)
+
+
 def finish(job_id: str, phase: Phase, message: str | None = None) -> bool:
     """End a job and write its completion notice in the same transaction. False if it had ended."""
     with session_scope() as session:
         job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         if job is None or job.phase_enum.finished:
             return False
-        job.phase = phase.value
-        job.status_message = message
-        job.finished_at = utcnow()
-        notify.record_completion(session, job)
+        _end(session, job, phase, message)
     drop_cache(_cache_dir(job_id))
     return True
 
@@ -70,6 +71,12 @@ def finish(job_id: str, phase: Phase, message: str | None = None) -> bool:
 @dataclass(frozen=True)
 class Plan:
     chunk_indexes: list[int]
+
+
+def _expected_frames(job: Job, duration_millis: int, frame_rate: float) -> int:
+    """Roughly how many frames the union of the job's samplings decodes (for progress)."""
+    rates = [a.sample_fps if a.sample_fps is not None else frame_rate for a in job.analyses]
+    return max(1, int(duration_millis / 1000 * max(rates or [frame_rate or 1.0])))
 
 
 def plan(job_id: str) -> Plan:
@@ -111,9 +118,8 @@ def plan(job_id: str) -> Plan:
         }
         if info.color_range:
             job.video_metadata["ColorRange"] = info.color_range
-        job.model_version = spec("centernet-coco").version
         job.chunks_total = len(spans)
-        job.frames_total = max(1, int(info.duration_millis / 1000 * settings.sample_fps))
+        job.frames_total = _expected_frames(job, info.duration_millis, info.frame_rate)
         job.phase = Phase.ANALYZING.value
         for index, (start, end) in enumerate(spans):
             session.add(Chunk(job_id=job_id, index=index, start_millis=start, end_millis=end))
@@ -191,27 +197,24 @@ def analyze(job_id: str, index: int) -> str:
                                      f"failed {settings.max_chunk_attempts} times; the worker was lost or timed out.")
         return ChunkOutcome.SKIPPED
 
-    params = job.params or {}
-    options = SpanOptions(
-        sample_fps=settings.sample_fps, batch_size=settings.batch_size, backend=settings.decoder,
-        min_confidence=float(params.get("MinConfidence", 50.0)),
-        filters=LabelFilters.from_request(params.get("Settings")), max_side=settings.decode_max_side,
-    )
-    analyzer = load("centernet-coco", settings.models_dir, settings.device)
+    planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
+    inference = Inference(settings.models_dir, settings.device)
     try:
         with open_local(_ref(job), _cache_dir(job_id)) as path:
-            results = list(analyze_span(path, chunk.start_millis, chunk.end_millis, analyzer, options,
-                                        on_batch=lambda n: _check_progress(job_id, index, n)))
+            span = analyze_span(path, chunk.start_millis, chunk.end_millis, planned, inference,
+                                batch_size=settings.batch_size, backend=settings.decoder,
+                                max_side=settings.decode_max_side,
+                                on_batch=lambda n: _check_progress(job_id, index, n))
     except Cancelled:
         finish(job_id, Phase.CANCELLED, "The job was cancelled.")
         return ChunkOutcome.SKIPPED
     except UNREADABLE as error:
         fail_unreadable(job_id, error)
         return ChunkOutcome.SKIPPED
-    return _commit_chunk(job_id, index, results)
+    return _commit_chunk(job_id, index, span)
 
 
-def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]) -> str:
+def _commit_chunk(job_id: str, index: int, span) -> str:
     with session_scope() as session:
         # The row lock makes a second delivery of this chunk wait for the first to commit, then
         # see it done and write nothing: the chunk's rows are written exactly once.
@@ -220,14 +223,14 @@ def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]
         if chunk is None or chunk.state == "done":
             return ChunkOutcome.DONE
         # Replace, never append: this is the only writer of a chunk's rows, and it runs once.
-        session.execute(delete(LabelDetection).where(LabelDetection.job_id == job_id,
-                                                     LabelDetection.chunk_index == index))
+        session.execute(delete(Result).where(Result.job_id == job_id, Result.chunk_index == index))
         session.add_all(
-            LabelDetection(job_id=job_id, chunk_index=index, timestamp_millis=timestamp, name=label["Name"],
-                           confidence=label["Confidence"], label=label)
-            for timestamp, labels in results for label in labels)
+            Result(job_id=job_id, analysis=name, chunk_index=index, aggregate=row.aggregate,
+                   timestamp_millis=row.timestamp_millis, group_key=row.group_key, rank=row.rank, item=row.item)
+            for name, rows in span.rows.items() for row in rows)
         chunk.state = "done"
-        chunk.frames = len(results)
+        chunk.frames = span.frames
+        chunk.decodes += span.decode.passes
         job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         job.chunks_done += 1
         job.frames_done = session.scalar(select(func.coalesce(func.sum(Chunk.frames), 0))
@@ -239,13 +242,17 @@ def _commit_chunk(job_id: str, index: int, results: list[tuple[int, list[dict]]]
 
 
 def finalize(job_id: str) -> bool:
-    """Mark the job SUCCEEDED once every chunk is done (labels need no cross-chunk stitching:
-    segments are built on read from the stored per-frame rows)."""
+    """Once every chunk is done: run each analysis's finalize hook (segments, tracks stitched
+    across chunk edges), mark the job SUCCEEDED and write its notice, all in one transaction."""
     with session_scope() as session:
-        job = session.get(Job, job_id)
+        job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         if job is None or job.phase_enum.finished or job.chunks_done < job.chunks_total:
             return False
-    return finish(job_id, Phase.SUCCEEDED)
+        for record in job.analyses:
+            analyses.get(record.analysis).finalize(session, job, record)
+        _end(session, job, Phase.SUCCEEDED, None)
+    drop_cache(_cache_dir(job_id))
+    return True
 
 
 @dataclass(frozen=True)

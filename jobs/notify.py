@@ -51,7 +51,7 @@ def record_completion(session: Session, job: Job) -> None:
     event_id = str(uuid.uuid4())
     payload = completion_message(job)
     channels = []
-    if settings.redis_url:
+    if settings.resolved_redis_url:
         channels.append("redis")
     topic = ((job.params or {}).get("NotificationChannel") or {}).get("SNSTopicArn")
     if topic and settings.sns_endpoint_url:
@@ -64,7 +64,7 @@ def record_completion(session: Session, job: Job) -> None:
 def _redis():
     import redis
 
-    return redis.Redis.from_url(get_settings().redis_url, socket_timeout=10)
+    return redis.Redis.from_url(get_settings().resolved_redis_url, socket_timeout=10)
 
 
 @functools.cache

@@ -1,4 +1,8 @@
-"""The ORM records: jobs, their chunks, their results, and the notification outbox."""
+"""The ORM records: jobs, the analyses each runs, their chunks, their results, the outbox.
+
+PostgreSQL only (the embedded default runs a real PostgreSQL too): JSONB for documents, row-value
+keyset pagination over the results indexes.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +15,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -19,10 +22,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Stable constraint names so Alembic migrations are reproducible on every backend.
+# Stable constraint names so Alembic migrations are reproducible.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -31,30 +34,13 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# SQLite only auto-increments INTEGER PRIMARY KEY columns.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC on every backend (SQLite stores datetimes without a zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return value.astimezone(dt.UTC) if value is not None and value.tzinfo else value
-
-    def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar = {dt.datetime: UTCDateTime()}
+    type_annotation_map: ClassVar = {dt.datetime: DateTime(timezone=True), dict: JSONB, list: JSONB}
 
 
 class Phase(enum.StrEnum):
@@ -96,13 +82,12 @@ class Job(Base):
     status_message: Mapped[str | None] = mapped_column(Text)
     client_token: Mapped[str | None] = mapped_column(String(64))
     params_hash: Mapped[str] = mapped_column(String(64))
-    params: Mapped[dict] = mapped_column(JSON)  # the Start request as received, less the token
+    params: Mapped[dict]  # the Start request as received, less the token
     video_bucket: Mapped[str] = mapped_column(String(255))
     video_name: Mapped[str] = mapped_column(String(1024))
     video_version: Mapped[str | None] = mapped_column(String(1024))
     job_tag: Mapped[str | None] = mapped_column(String(1024))
-    video_metadata: Mapped[dict | None] = mapped_column(JSON)
-    model_version: Mapped[str | None] = mapped_column(String(128))
+    video_metadata: Mapped[dict | None]
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_done: Mapped[int] = mapped_column(Integer, default=0)
     frames_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -112,10 +97,15 @@ class Job(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime]
+    analyses: Mapped[list[JobAnalysis]] = relationship(lazy="selectin", order_by="JobAnalysis.analysis",
+                                                        cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def phase_enum(self) -> Phase:
         return Phase(self.phase)
+
+    def analysis(self, name: str) -> JobAnalysis | None:
+        return next((a for a in self.analyses if a.analysis == name), None)
 
 
 class Chunk(Base):
@@ -130,28 +120,51 @@ class Chunk(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    decodes: Mapped[int] = mapped_column(Integer, default=0)  # decode passes over this span, all attempts
     claimed_by: Mapped[str | None] = mapped_column(String(255))  # "host:pid" of the worker running it
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class LabelDetection(Base):
-    """One label seen at one sampled timestamp, stored as the wire `Label` object."""
+class JobAnalysis(Base):
+    """One analysis a job runs, with the options and model versions pinned when it started.
 
-    __tablename__ = "label_detections"
+    A Rekognition Start* call makes a job with one; a REST job may ask for several, which share
+    one decode of each chunk."""
+
+    __tablename__ = "job_analyses"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    analysis: Mapped[str] = mapped_column(String(32), primary_key=True)  # jobs.analyses registry key
+    options: Mapped[dict]  # what jobs.analyses.<name>.options() made of the request, never re-read
+    sample_fps: Mapped[float | None] = mapped_column(Float)  # None: every frame
+    model_versions: Mapped[dict]  # model name -> version, as run
+
+
+class Result(Base):
+    """One result item of one analysis, stored as the wire item it becomes.
+
+    Every Get* order is an index range scan: TIMESTAMP reads (timestamp_millis, id); NAME, INDEX
+    and ID read (group_key, rank, id), where group_key is the label name, the zero-padded person
+    index or the celebrity id and rank orders a group's items (100 - confidence: best first).
+    Rows with chunk_index NULL were built once at finalize (AggregateBy=SEGMENTS, stitched tracks).
+    """
+
+    __tablename__ = "results"
     __table_args__ = (
-        ForeignKeyConstraint(["job_id", "chunk_index"], ["chunks.job_id", "chunks.index"], ondelete="CASCADE"),
-        # Keyset pagination orders, one index each.
-        Index("ix_label_detections_by_time", "job_id", "timestamp_millis", "id"),
-        Index("ix_label_detections_by_name", "job_id", "name", "confidence", "id"),
+        Index("ix_results_by_time", "job_id", "analysis", "aggregate", "timestamp_millis", "id"),
+        Index("ix_results_by_group", "job_id", "analysis", "aggregate", "group_key", "rank", "id"),
+        Index("ix_results_chunk", "job_id", "chunk_index"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(String(64))
-    chunk_index: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    analysis: Mapped[str] = mapped_column(String(32))
+    chunk_index: Mapped[int | None] = mapped_column(Integer)
+    aggregate: Mapped[str] = mapped_column(String(16), default="TIMESTAMPS")
     timestamp_millis: Mapped[int] = mapped_column(BigInteger)
-    name: Mapped[str] = mapped_column(String(128))
-    confidence: Mapped[float] = mapped_column(Float)
-    label: Mapped[dict] = mapped_column(JSON)
+    group_key: Mapped[str | None] = mapped_column(String(256))
+    rank: Mapped[float] = mapped_column(Float, default=0.0)
+    item: Mapped[dict]
 
 
 class OutboxEvent(Base):
@@ -166,11 +179,11 @@ class OutboxEvent(Base):
         Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36))  # consumers dedupe on this
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(2048))  # "redis" | "sns:<arn>"
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(JSON)  # JSON, not JSONB: the message keeps AWS's key order
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,9 @@
-"""One function per user action: start a job, read its results, cancel it.
+"""One function per user action: start a job, read its results.
 
-The HTTP edge and the Celery tasks both call these; the rules live here once.
+Services take the caller's session (as warehouse's take the request's): the edge — a Flask view,
+a Celery task, a test — opens one transaction and passes it in, so several calls commit or roll
+back together. Work that must follow the commit (queueing the job) hangs on the session's
+after-commit hook.
 """
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs import pagination
-from jobs.database import session_scope
+from jobs import analyses, pagination
+from jobs.analyses import Order
 from jobs.errors import (
     IdempotentParameterMismatch,
     InvalidParameter,
@@ -23,12 +26,10 @@ from jobs.errors import (
     ResourceNotFound,
     VideoTooLarge,
 )
-from jobs.labels import label_segments
-from jobs.records import Job, LabelDetection, Phase, utcnow
+from jobs.records import Job, JobAnalysis, Phase, Result, utcnow
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, head
 
-LABELS = "StartLabelDetection"
 MAX_RESULTS_CAP = 1000
 _UNFINISHED = [p.value for p in Phase if not p.finished]
 
@@ -42,16 +43,21 @@ def _params_hash(request: dict) -> str:
 
 def _replay(session: Session, account: str, operation: str, token: str, params_hash: str) -> str | None:
     """The JobId an earlier call with this token made, if any and still remembered."""
+    remembered_since = utcnow() - dt.timedelta(days=get_settings().client_token_ttl_days)
     job = session.scalar(select(Job).where(
         Job.account == account, Job.operation == operation, Job.client_token == token))
     if job is None:
+        return None
+    if job.created_at < remembered_since:
+        job.client_token = None  # forgotten: the token may be used again
+        session.flush()
         return None
     if job.params_hash != params_hash:
         raise IdempotentParameterMismatch(f"The ClientRequestToken: {token} you have supplied is already in use.")
     return job.id
 
 
-def _video_ref(request: dict) -> VideoRef:
+def video_ref(request: dict) -> VideoRef:
     s3 = (request.get("Video") or {}).get("S3Object")
     if not s3 or not s3.get("Bucket") or not s3.get("Name"):
         raise InvalidParameter("Video.S3Object must name a Bucket and a Name.")
@@ -61,35 +67,37 @@ def _video_ref(request: dict) -> VideoRef:
 def _check_limit(session: Session, account: str, limit: int) -> None:
     """LimitExceeded when the tenant already has `limit` unfinished jobs.
 
-    On PostgreSQL a per-tenant advisory lock, held to the end of the inserting transaction,
-    makes count-then-insert atomic, so a burst of parallel Starts cannot overshoot. (SQLite
-    serialises writers by itself.) Cheap and side-effect free: boto3 retries this twice."""
-    if session.bind.dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"framewise-limit:{account}"))))
+    A per-tenant advisory lock, held to the end of the inserting transaction, makes
+    count-then-insert atomic, so a burst of parallel Starts cannot overshoot. Cheap and side-effect
+    free: boto3 retries this error twice."""
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"framewise-limit:{account}"))))
     running = session.scalar(select(func.count()).select_from(Job).where(
         Job.account == account, Job.phase.in_(_UNFINISHED)))
     if running >= limit:
         raise LimitExceeded(f"{running} open Jobs for User {account} Maximum limit: {limit}")
 
 
-def start_job(account: str, operation: str, request: dict) -> str:
-    """Validate, deduplicate and record a Start* request; the job is queued after commit."""
+def start_job(session: Session, account: str, *, operation: str, request: dict,
+              planned: dict[str, dict]) -> str:
+    """Validate, deduplicate and record a job that runs the `planned` analyses (name -> pinned
+    options) on the request's video. The job is queued once the caller commits."""
     from jobs.tasks import enqueue_after_commit, plan_job
 
     settings = get_settings()
     token = request.get("ClientRequestToken")
     params_hash = _params_hash(request)
     if token:
-        with session_scope() as session:
-            existing = _replay(session, account, operation, token, params_hash)
+        existing = _replay(session, account, operation, token, params_hash)
         if existing:
             return existing
 
-    ref = _video_ref(request)
+    ref = video_ref(request)
     info = head(ref)
     if info.size_bytes > settings.max_video_bytes:
         raise VideoTooLarge(f"Video size in bytes: {info.size_bytes} is more than the maximum limit of: "
                             f"{settings.max_video_bytes} bytes.")
+    for name, options in planned.items():
+        analyses.get(name).check_start(session, account, options)
 
     now = utcnow()
     job = Job(
@@ -99,27 +107,38 @@ def start_job(account: str, operation: str, request: dict) -> str:
         video_bucket=ref.bucket, video_name=ref.name, video_version=ref.version,
         job_tag=request.get("JobTag"), created_at=now, updated_at=now,
         expires_at=now + dt.timedelta(days=settings.results_ttl_days),
+        analyses=[JobAnalysis(analysis=name, options=options, sample_fps=analyses.get(name).sample_fps(options),
+                              model_versions=analyses.get(name).model_versions())
+                  for name, options in planned.items()],
     )
+    _check_limit(session, account, settings.max_concurrent_jobs)
     try:
-        with session_scope() as session:
-            _check_limit(session, account, settings.max_concurrent_jobs)
+        with session.begin_nested():
             session.add(job)
-            session.flush()
-            enqueue_after_commit(session, plan_job, job.id)
     except IntegrityError:
         # A concurrent call with the same token won the race: answer as a replay would.
-        with session_scope() as session:
-            existing = _replay(session, account, operation, token, params_hash)
+        existing = _replay(session, account, operation, token, params_hash) if token else None
         if existing:
             return existing
         raise
+    enqueue_after_commit(session, plan_job, job.id)
     return job.id
 
 
-def _job_for(session: Session, account: str, operation: str, job_id: str) -> Job:
+def start_analysis_job(session: Session, account: str, params: dict, *, analysis: str) -> dict:
+    """A Rekognition Start* call: one job running one analysis."""
+    chosen = analyses.get(analysis)
+    options = chosen.options(params, get_settings())
+    job_id = start_job(session, account, operation=chosen.start_op, request=params, planned={analysis: options})
+    return {"JobId": job_id}
+
+
+def find_job(session: Session, account: str, job_id: str, analysis: str | None = None) -> Job:
+    """The caller's job, or ResourceNotFound: another tenant's job, an expired one, or one that
+    does not run `analysis`, is as absent as one that never existed."""
     job = session.get(Job, job_id)
-    # Another tenant's job, or one of another kind, is as absent as an expired one.
-    if job is None or job.account != account or job.operation != operation or job.expires_at < utcnow():
+    if (job is None or job.account != account or job.expires_at < utcnow()
+            or (analysis is not None and job.analysis(analysis) is None)):
         raise ResourceNotFound(f"The job {job_id} was not found.")
     return job
 
@@ -146,92 +165,75 @@ def job_envelope(job: Job) -> dict:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict]
+    rows: list[Result]
     next_key: list | None
 
 
-def _keyset_page(session: Session, query, order_by: tuple, limit: int, key_of) -> Page:
-    """One page in a keyset order: read limit + 1 rows to learn whether another page follows."""
-    rows = session.scalars(query.order_by(*order_by).limit(limit + 1)).all()
+def _order_columns(order: Order) -> tuple:
+    if order is Order.TIME:
+        return (Result.timestamp_millis, Result.id)
+    return (Result.group_key, Result.rank, Result.id)
+
+
+def page_query(job_id: str, analysis: str, *, order: Order, aggregate: str, after: list | None, limit: int):
+    """One keyset page of an analysis's results, read by an index range scan in either order:
+    the cursor compares row values, (a, b, id) > (x, y, z), in the index's own direction."""
+    columns = _order_columns(order)
+    query = select(Result).where(Result.job_id == job_id, Result.analysis == analysis,
+                                 Result.aggregate == aggregate)
+    if after:
+        query = query.where(tuple_(*columns) > tuple_(*after))
+    return query.order_by(*columns).limit(limit)
+
+
+def results_page(session: Session, job_id: str, analysis: str, *, order: Order, aggregate: str,
+                 after: list | None, limit: int) -> Page:
+    columns = _order_columns(order)
+    rows = list(session.scalars(page_query(job_id, analysis, order=order, aggregate=aggregate, after=after,
+                                           limit=limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [{"Timestamp": r.timestamp_millis, "Label": r.label} for r in rows]
-    return Page(items, key_of(rows[-1]) if more else None)
+    next_key = [getattr(rows[-1], column.key) for column in columns] if more else None
+    return Page(rows, next_key)
 
 
-def _label_page_by_time(session: Session, job_id: str, after: list | None, limit: int) -> Page:
-    query = select(LabelDetection).where(LabelDetection.job_id == job_id)
-    if after:
-        ts, row_id = after
-        query = query.where(or_(LabelDetection.timestamp_millis > ts,
-                                and_(LabelDetection.timestamp_millis == ts, LabelDetection.id > row_id)))
-    return _keyset_page(session, query, (LabelDetection.timestamp_millis, LabelDetection.id), limit,
-                        lambda r: [r.timestamp_millis, r.id])
-
-
-def _label_page_by_name(session: Session, job_id: str, after: list | None, limit: int) -> Page:
-    # Grouped by name; within a name, highest confidence first (Rekognition's NAME order).
-    query = select(LabelDetection).where(LabelDetection.job_id == job_id)
-    if after:
-        name, confidence, row_id = after
-        query = query.where(or_(
-            LabelDetection.name > name,
-            and_(LabelDetection.name == name, LabelDetection.confidence < confidence),
-            and_(LabelDetection.name == name, LabelDetection.confidence == confidence,
-                 LabelDetection.id > row_id)))
-    return _keyset_page(session, query, (LabelDetection.name, LabelDetection.confidence.desc(), LabelDetection.id),
-                        limit, lambda r: [r.name, r.confidence, r.id])
-
-
-def _label_page_by_segment(session: Session, job_id: str, sort_by: str, after: list | None,
-                           limit: int) -> Page:
-    # Segments are derived from the stored detections; the cursor is a position in that
-    # deterministic list, which a finished job never changes.
-    rows = session.execute(select(LabelDetection.timestamp_millis, LabelDetection.label)
-                           .where(LabelDetection.job_id == job_id)
-                           .order_by(LabelDetection.timestamp_millis, LabelDetection.id)).all()
-    gap = int(1000 / get_settings().sample_fps * 1.5)
-    segments = label_segments([(ts, label) for ts, label in rows], max_gap_millis=gap)
-    if sort_by == "NAME":
-        segments.sort(key=lambda s: (s.name, -s.label["Confidence"], s.start_millis))
-    start = after[0] if after else 0
-    chosen = segments[start:start + limit]
-    items = [{"Timestamp": s.start_millis, "Label": s.label, "StartTimestampMillis": s.start_millis,
-              "EndTimestampMillis": s.end_millis, "DurationMillis": s.end_millis - s.start_millis}
-             for s in chosen]
-    more = start + limit < len(segments)
-    return Page(items, [start + limit] if more else None)
-
-
-def get_label_detection(account: str, job_id: str, *, max_results: int | None = None,
-                        next_token: str | None = None, sort_by: str | None = None,
-                        aggregate_by: str | None = None) -> dict:
+def get_results(session: Session, account: str, analysis: str, job_id: str, *, max_results: int | None = None,
+                next_token: str | None = None, sort_by: str | None = None,
+                aggregate_by: str | None = None) -> dict:
+    """A Get* answer: the job's state and, once it SUCCEEDED, one page of the analysis's items."""
     settings = get_settings()
-    sort_by = sort_by or "TIMESTAMP"
-    aggregate_by = aggregate_by or "TIMESTAMPS"
+    chosen = analyses.get(analysis)
+    sort_by = sort_by or next(iter(chosen.sorts))
+    aggregate_by = aggregate_by or chosen.aggregations[0]
+    if sort_by not in chosen.sorts:
+        raise InvalidParameter(f"SortBy must be one of {', '.join(chosen.sorts)}.")
+    if aggregate_by not in chosen.aggregations:
+        raise InvalidParameter(f"AggregateBy must be one of {', '.join(chosen.aggregations)}.")
     limit = min(max_results or MAX_RESULTS_CAP, MAX_RESULTS_CAP)
-    view = f"labels/{sort_by}/{aggregate_by}"
-    with session_scope() as session:
-        job = _job_for(session, account, LABELS, job_id)
-        out = job_envelope(job)
-        out["GetRequestMetadata"] = {"SortBy": sort_by, "AggregateBy": aggregate_by}
-        if out["JobStatus"] != "SUCCEEDED":
-            return out
-        after = None
-        if next_token:
-            after = pagination.decode(settings.secret_key, next_token, job_id=job.id, view=view,
-                                      ttl_seconds=settings.next_token_ttl_hours * 3600)
-        if aggregate_by == "SEGMENTS":
-            page = _label_page_by_segment(session, job.id, sort_by, after, limit)
-        elif sort_by == "NAME":
-            page = _label_page_by_name(session, job.id, after, limit)
-        else:
-            page = _label_page_by_time(session, job.id, after, limit)
-        out["Labels"] = page.items
-        if page.next_key is not None:
-            out["NextToken"] = pagination.encode(settings.secret_key, job_id=job.id, view=view,
-                                                 key=page.next_key)
-        if job.model_version:
-            out["LabelModelVersion"] = job.model_version
-        return out
+    view = f"{analysis}/{sort_by}/{aggregate_by}"
 
+    job = find_job(session, account, job_id, analysis)
+    record = job.analysis(analysis)
+    out = job_envelope(job)
+    if chosen.request_metadata_key:
+        out[chosen.request_metadata_key] = {"SortBy": sort_by, "AggregateBy": aggregate_by}
+    if out["JobStatus"] != "SUCCEEDED":
+        return out
+    after = None
+    if next_token:
+        after = pagination.decode(settings.secret_key, next_token, job_id=job.id, view=view,
+                                  ttl_seconds=settings.next_token_ttl_hours * 3600)
+    page = results_page(session, job.id, analysis, order=chosen.sorts[sort_by], aggregate=aggregate_by,
+                        after=after, limit=limit)
+    out[chosen.items_key] = [chosen.item(row) for row in page.rows]
+    if page.next_key is not None:
+        out["NextToken"] = pagination.encode(settings.secret_key, job_id=job.id, view=view, key=page.next_key)
+    chosen.decorate(out, job, record)
+    return out
+
+
+def get_analysis_results(session: Session, account: str, params: dict, *, analysis: str) -> dict:
+    """A Rekognition Get* call."""
+    return get_results(session, account, analysis, params["JobId"], max_results=params.get("MaxResults"),
+                       next_token=params.get("NextToken") or None, sort_by=params.get("SortBy"),
+                       aggregate_by=params.get("AggregateBy"))

@@ -1,7 +1,8 @@
 """Settings, read once from the environment (prefix FRAMEWISE_). No other module reads os.environ.
 
-With nothing configured, Framewise runs on its embedded defaults: SQLite for the database and
-Celery's filesystem transport as a single-machine broker, under FRAMEWISE_DATA_DIR.
+With no database or broker configured, Framewise runs on its embedded defaults: a PostgreSQL
+(with pgvector) and a Redis that `framewise standalone` starts inside FRAMEWISE_DATA_DIR and
+reaches over unix sockets (jobs/embedded.py). Production points both URLs at its own servers.
 """
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ class Settings(BaseSettings):
 
     # --- where state lives -------------------------------------------------------------
     data_dir: Path = Field(default_factory=lambda: Path("var").resolve(),
-                           description="Embedded-mode state: SQLite file, broker folders, video cache.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in data_dir.")
-    broker_url: str | None = Field(None, description="Celery broker URL; unset = filesystem transport.")
-    redis_url: str | None = Field(None, description="Redis for completion notices (PUBLISH + XADD).")
+                           description="Embedded-mode state: PostgreSQL and Redis data, video cache, logs.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; unset = the embedded PostgreSQL.")
+    broker_url: str | None = Field(None, description="Celery broker URL; unset = the embedded Redis.")
+    redis_url: str | None = Field(None, description="Redis for notices (PUBLISH + XADD) and image replies; "
+                                                     "unset = the broker when it is Redis.")
     models_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
 
     # --- who may call ---------------------------------------------------------------------
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
     decoder: str = "pyav"  # jobs.decode.DEFAULT_BACKEND; the benchmark decides, "decord" stays supported
     decode_max_side: int | None = Field(1280, ge=64, description="Downscale frames on decode.")
     device: str | None = None  # "cpu", "cuda", "cuda:1"; unset = cuda when present
+    image_timeout_seconds: float = Field(30.0, gt=0, description="How long an image call waits for a worker.")
 
     # --- Rekognition limits ----------------------------------------------------------------
     max_concurrent_jobs: int = Field(20, ge=1)
@@ -92,19 +95,32 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'framewise.db'}"
+        if self.database_url:
+            return self.database_url
+        from jobs.embedded import embedded_database_url
+
+        return embedded_database_url(self.data_dir)
 
     @property
     def resolved_broker_url(self) -> str:
-        return self.broker_url or "filesystem://"
+        if self.broker_url:
+            return self.broker_url
+        from jobs.embedded import embedded_redis_url
+
+        return embedded_redis_url(self.data_dir, for_celery=True)
 
     @property
-    def embedded_broker(self) -> bool:
-        return self.broker_url is None
+    def resolved_redis_url(self) -> str | None:
+        """Where notices go and image replies come back: REDIS_URL, else a Redis broker."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url is None:
+            from jobs.embedded import embedded_redis_url
 
-    @property
-    def broker_dir(self) -> Path:
-        return self.data_dir / "broker"
+            return embedded_redis_url(self.data_dir)
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
 
     @property
     def video_cache_dir(self) -> Path:

@@ -79,6 +79,22 @@ def head(ref: VideoRef) -> ObjectInfo:
     return ObjectInfo(size_bytes=int(response["ContentLength"]))
 
 
+def read_object(ref: VideoRef, *, max_bytes: int) -> bytes:
+    """A small object's bytes (an image), or InvalidS3Object / ImageTooLarge."""
+    from jobs.errors import ImageTooLarge
+
+    size = head(ref).size_bytes
+    if size > max_bytes:
+        raise ImageTooLarge(f"The image is {size} bytes; the limit for S3 images is {max_bytes} bytes.")
+    if get_settings().bucket_root is not None:
+        return _local_path(ref).read_bytes()
+    try:
+        body = _s3_client().get_object(Bucket=ref.bucket, Key=ref.name, **_version_args(ref))["Body"]
+        return body.read(max_bytes + 1)
+    except botocore.exceptions.ClientError as error:
+        raise InvalidS3Object() from error
+
+
 @contextlib.contextmanager
 def open_local(ref: VideoRef, cache_dir: Path):
     """Yield a local file path for the video: the file itself under a bucket root, otherwise a

@@ -5,15 +5,17 @@ defaults, so messages already queued keep running after an upgrade.
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from jobs import lifecycle, notify
+from jobs import images, lifecycle, notify
 from jobs.celery_app import app
 from jobs.records import Phase
+from jobs.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +97,17 @@ def recover_stalled() -> None:
         finalize_job.delay(job_id)
     lifecycle.purge_expired()
     notify.deliver_pending()
+
+
+@functools.cache
+def _image_inference():
+    from jobs.engine import Inference
+
+    settings = get_settings()
+    return Inference(settings.models_dir, settings.device)
+
+
+# Not acks_late: a lost image call is the caller's timeout to retry, never a redelivery later.
+@app.task(name="framewise.run_image", ignore_result=False, acks_late=False, reject_on_worker_lost=False)
+def run_image(name: str, params: dict, inputs: dict) -> dict:
+    return images.run(name, params, inputs, _image_inference())

@@ -12,14 +12,11 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = get_engine()
     with engine.connect() as connection:
-        is_sqlite = connection.dialect.name == "sqlite"
-        if connection.dialect.name == "postgresql":
-            # Never queue behind a long transaction holding a lock on a busy table.
-            connection.exec_driver_sql("SET lock_timeout = '10s'")
+        # Never queue behind a long transaction holding a lock on a busy table.
+        connection.exec_driver_sql("SET lock_timeout = '10s'")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=is_sqlite,
             transaction_per_migration=True,
             compare_type=True,
         )

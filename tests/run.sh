@@ -3,15 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The suite talks to a real PostgreSQL and Redis on this machine; start them if they are down.
-if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
-fi
-if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  mkdir -p /var/lib/redis /var/log/redis
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log
-fi
+# The suite starts its own real PostgreSQL (with pgvector) and Redis from the wheels it installs
+# (tests/conftest.py); set FRAMEWISE_TEST_POSTGRES / FRAMEWISE_TEST_REDIS to use servers of yours.
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -12,8 +12,9 @@ import uuid
 
 from flask import Blueprint, Response, g, request
 
-from jobs import services
+from jobs.database import new_session
 from jobs.errors import InvalidParameter, ServiceError
+from jobs.operations import handlers
 from jobs.settings import get_settings
 from web import validation
 from web.sigv4 import SignatureError, verify
@@ -38,22 +39,6 @@ def error_response(code: str, message: str, status: int = 400) -> Response:
     body = {"__type": code, "Code": code, "Message": message, "message": message,
             "Logref": g.get("request_id", "")}
     return _response(body, status=status, error_type=code)
-
-
-def _start_label_detection(account: str, params: dict) -> dict:
-    return {"JobId": services.start_job(account, services.LABELS, params)}
-
-
-def _get_label_detection(account: str, params: dict) -> dict:
-    return services.get_label_detection(
-        account, params["JobId"], max_results=params.get("MaxResults"), next_token=params.get("NextToken"),
-        sort_by=params.get("SortBy"), aggregate_by=params.get("AggregateBy"))
-
-
-HANDLERS = {
-    "StartLabelDetection": _start_label_detection,
-    "GetLabelDetection": _get_label_detection,
-}
 
 
 def _check_semantics(operation: str, params: dict) -> None:
@@ -84,7 +69,7 @@ def dispatch() -> Response:
         return error_response(error.code, error.message, status=403 if "Missing" in error.code else 400)
 
     model = validation.operation(operation)
-    handler = HANDLERS.get(operation)
+    handler = handlers().get(operation)
     if model is None or handler is None:
         return error_response("UnknownOperationException",
                               f"The operation {operation} is not supported by this Framewise server.")
@@ -98,11 +83,18 @@ def dispatch() -> Response:
     problems = validation.validate(model, params)
     if problems:
         return error_response("InvalidParameterException", "Request has invalid parameters: " + "; ".join(problems))
+    session = new_session()
     try:
         _check_semantics(operation, params)
-        return _response(handler(account, params))
+        body = handler(session, account, params)
+        session.commit()  # after-commit hooks (queueing a job) run here
+        return _response(body)
     except ServiceError as error:
+        session.rollback()
         return error_response(error.code, error.message, status=error.http_status)
     except Exception:  # never an HTML page: answer in the error shape, retryable
+        session.rollback()
         log.exception("%s failed (request %s)", operation, g.request_id)
         return error_response("InternalServerError", "Internal server error", status=500)
+    finally:
+        session.close()

@@ -1,8 +1,9 @@
 """The real stack for end-to-end tests: PostgreSQL, Redis, moto's S3 server, the web server,
-a Celery worker process and the dispatcher, each a real process talking over real sockets.
+Celery worker processes (video and image) and the dispatcher, each a real process talking over
+real sockets.
 
-PostgreSQL and Redis are the machine's own (FRAMEWISE_TEST_POSTGRES, FRAMEWISE_TEST_REDIS);
-each test session gets a fresh database and a Redis database flushed for it.
+PostgreSQL and Redis are the session's own real servers (tests/conftest.py); each test session
+gets a fresh database and a Redis database flushed for it.
 """
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ import sqlalchemy as sa
 
 from tests.conftest import REPO, free_port
 
-POSTGRES = os.environ.get("FRAMEWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("FRAMEWISE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 BUCKET = "framewise-e2e"
 TENANT_A = ("AKIDTENANTA000000001", "secret-a-" + secrets.token_hex(8))
 TENANT_B = ("AKIDTENANTB000000002", "secret-b-" + secrets.token_hex(8))
@@ -85,14 +84,16 @@ class Stack:
     def redis(self) -> redis_lib.Redis:
         return redis_lib.Redis.from_url(self.redis_url)
 
-    def start_worker(self) -> subprocess.Popen:
-        log = open(self.logs / "worker.log", "ab")  # noqa: SIM115 - lives as long as the process
+    def start_worker(self, images: bool = False) -> subprocess.Popen:
+        name = "image-worker" if images else "worker"
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q", "framewise.gpu,framewise.io",
+            [sys.executable, "-m", "celery", "-A", "jobs", "worker", "-Q",
+             "framewise.image" if images else "framewise.gpu,framewise.io",
              "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-gossip",
-             "--without-mingle", "-n", f"e2e-{secrets.token_hex(3)}@%h"],
+             "--without-mingle", "-n", f"e2e-{name}-{secrets.token_hex(3)}@%h"],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.procs["worker"] = proc
+        self.procs[name] = proc
         return proc
 
     def wait_for_job(self, client, job_id: str, timeout: float = 300, getter: str = "get_label_detection") -> dict:
@@ -106,17 +107,14 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
+def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
     work = tmp_path_factory.mktemp("stack")
     logs = work / "logs"
     logs.mkdir()
 
-    db_name = f"framewise_e2e_{secrets.token_hex(4)}"
-    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
-    db_url = f"{POSTGRES}/{db_name}"
-    redis_lib.Redis.from_url(REDIS).flushdb()
+    db_url = postgres.database("framewise_e2e")
+    redis_url = f"{redis_server}/13"
+    redis_lib.Redis.from_url(redis_url).flushdb()
 
     s3_port, web_port = free_port(), free_port()
     s3_url = f"http://127.0.0.1:{s3_port}"
@@ -124,8 +122,9 @@ def stack(tmp_path_factory) -> Stack:
         **os.environ,
         "FRAMEWISE_DATA_DIR": str(work / "data"),
         "FRAMEWISE_DATABASE_URL": db_url,
-        "FRAMEWISE_BROKER_URL": REDIS,
-        "FRAMEWISE_REDIS_URL": REDIS,
+        "FRAMEWISE_BROKER_URL": redis_url,
+        "FRAMEWISE_REDIS_URL": redis_url,
+        "FRAMEWISE_MODELS_DIR": str(models_dir),
         "FRAMEWISE_S3_ENDPOINT_URL": s3_url,
         "FRAMEWISE_S3_ACCESS_KEY_ID": "testing",
         "FRAMEWISE_S3_SECRET_ACCESS_KEY": "testing",
@@ -142,7 +141,7 @@ def stack(tmp_path_factory) -> Stack:
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION", "AWS_PROFILE"):
         env.pop(key, None)
     stack = Stack(url=f"http://127.0.0.1:{web_port}", s3_url=s3_url, env=env, db_url=db_url,
-                  redis_url=REDIS, logs=logs)
+                  redis_url=redis_url, logs=logs)
 
     def spawn(name: str, args: list[str]) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")  # noqa: SIM115
@@ -164,6 +163,7 @@ def stack(tmp_path_factory) -> Stack:
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], cwd=REPO, env=env, check=True)
         spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(web_port)])
         stack.start_worker()
+        stack.start_worker(images=True)
         spawn("dispatcher", [sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "2"])
         _wait_http(f"{stack.url}/healthz", list(stack.procs.values()), timeout=180)
         yield stack
@@ -176,6 +176,4 @@ def stack(tmp_path_factory) -> Stack:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        admin.dispose()
+        postgres.drop(db_url)

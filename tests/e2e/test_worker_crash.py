@@ -43,8 +43,9 @@ def test_sigkill_mid_chunk_still_succeeds_without_duplicates(stack):
         attempts = connection.exec_driver_sql(
             "SELECT attempts FROM chunks WHERE job_id = %s AND index = %s", (job_id, killed.index)).scalar()
         duplicates = connection.exec_driver_sql(
-            "SELECT count(*) FROM (SELECT timestamp_millis, name FROM label_detections WHERE job_id = %s "
-            "GROUP BY timestamp_millis, name HAVING count(*) > 1) d", (job_id,)).scalar()
+            "SELECT count(*) FROM (SELECT timestamp_millis, group_key FROM results WHERE job_id = %s "
+            "AND aggregate = 'TIMESTAMPS' GROUP BY timestamp_millis, group_key HAVING count(*) > 1) d",
+            (job_id,)).scalar()
         chunk_frames = connection.exec_driver_sql(
             "SELECT sum(frames) FROM chunks WHERE job_id = %s", (job_id,)).scalar()
         done, total = connection.exec_driver_sql(
@@ -75,6 +76,9 @@ def test_a_job_whose_enqueue_was_lost_is_recovered(stack, photo_video):
             "%s, %s, %s)",
             (job_id, TENANT_A[0], '{"Video": {}}', video["S3Object"]["Bucket"],
              video["S3Object"]["Name"], long_ago, long_ago, long_ago + dt.timedelta(days=7)))
+        connection.exec_driver_sql(
+            "INSERT INTO job_analyses (job_id, analysis, options, sample_fps, model_versions) "
+            "VALUES (%s, 'labels', %s, 2.0, '{}')", (job_id, '{"SampleFps": 2.0, "MinConfidence": 50.0}'))
     final = stack.wait_for_job(client, job_id, timeout=120)
     assert final["JobStatus"] == "SUCCEEDED"
     assert client.get_label_detection(JobId=job_id)["Labels"]
