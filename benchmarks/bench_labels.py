@@ -65,22 +65,22 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
     """One mode, measured in this process."""
     import numpy as np
 
-    from jobs.analysis import SpanOptions, analyze_span
+    from jobs import analyses
     from jobs.decode import probe
-    from jobs.labels import LabelFilters
+    from jobs.engine import Inference, Planned, analyze_span
     from jobs.settings import get_settings
-    from models.registry import load
 
     info = probe(video)
-    analyzer = load("centernet-coco", get_settings().models_dir, device)
+    labels = analyses.get("labels")
+    inference = Inference(get_settings().models_dir, device)
+    analyzer = inference.model(labels.models[0])
     analyzer.predict(np.zeros((1, 432, 768, 3), dtype=np.uint8))  # warm-up, not timed
     latencies: list[float] = []
     frames = 0
     detections = 0
     started = time.perf_counter()
     if mode.startswith("framewise"):
-        options = SpanOptions(sample_fps=sample_fps, batch_size=batch_size, backend=mode.split("-")[1],
-                              min_confidence=50, filters=LabelFilters())
+        options = {"SampleFps": sample_fps, "MinConfidence": 50.0}
         last = [time.perf_counter()]
 
         def on_batch(_n: int) -> None:
@@ -88,9 +88,10 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
             latencies.append(now - last[0])
             last[0] = now
 
-        for _timestamp, labels in analyze_span(video, 0, info.duration_millis + 1, analyzer, options, on_batch):
-            frames += 1
-            detections += len(labels)
+        span = analyze_span(video, 0, info.duration_millis + 1, [Planned(labels, options, sample_fps)], inference,
+                            batch_size=batch_size, backend=mode.split("-")[1], max_side=None, on_batch=on_batch)
+        frames = span.frames
+        detections = len(span.rows["labels"])
     else:
         import decord
 
@@ -104,7 +105,7 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
             while next_instant <= stamps[index] + 0.5:
                 next_instant += 1000 / sample_fps
             t0 = time.perf_counter()
-            found = analyzer.predict(frame[None])[0]
+            found = analyzer.predict(frame[None])[0]  # the same model the labels analysis runs
             latencies.append(time.perf_counter() - t0)
             frames += 1
             detections += sum(1 for d in found if d.score >= 0.5)
