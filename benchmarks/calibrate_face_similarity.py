@@ -50,7 +50,6 @@ def _rgb(path: Path) -> np.ndarray:
 def _tracks(video: Path, detector, every: int = 3):
     """(track id, timestamp ms, frame, face) for faces followed by IoU across sampled frames."""
     import av
-
     import cv2
 
     open_tracks: dict[int, object] = {}
@@ -83,8 +82,8 @@ def collect(models_dir: Path):
     """[(identity, group, timestamp, embedding)]; `group` says which identities may be paired."""
     from skimage import data
 
-    from models.fetch import fetch_package
     from models.catalog import HUMAN
+    from models.fetch import fetch_package
     from models.registry import load
     from models.specs import ModelFile
 

@@ -11,7 +11,7 @@ head tilted back; +16.0 there).
 
 Five points pin yaw and pitch only as well as the generic face fits the real one, and AWS does
 not say how it measures them: on the reference's one example with all five landmarks this gives
-Roll -14.9 (AWS -15.5), Pitch +11 (AWS +16) and Yaw +35 (AWS +11): signs agree, and yaw here
+Roll -14.9 (AWS -15.5), Pitch +11 (AWS +16) and Yaw +34 (AWS +11): signs agree, and yaw here
 runs about twice as large as AWS's on that face.
 """
 from __future__ import annotations
