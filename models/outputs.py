@@ -1,4 +1,5 @@
-"""What models return, typed by kind: boxes, faces (box + landmarks), embeddings, text, scores.
+"""What models return, typed by kind: boxes, faces (box + landmarks), embeddings, text, scores,
+age and gender.
 
 Pure data, no torch: the job engine, the analyses and the tests read these without loading a
 model. Geometry is always in ratios of the image's width and height (Rekognition's convention,
@@ -118,3 +119,24 @@ class ClassScores:
             return float(self.scores[self.names.index(name)])
         except ValueError:
             return default
+
+
+@dataclass(frozen=True)
+class AgeGender:
+    """kind "age_gender": a face's apparent age and gender, as one model estimates them.
+
+    `ages` is the model's probability for each whole year of age (index = years), so an age
+    range is read off its quantiles rather than invented around a point estimate; `male` is the
+    model's probability that the face looks male (1 - male: female)."""
+
+    age: float  # the model's own point estimate, in years
+    ages: np.ndarray  # float32, (100,), sums to 1
+    male: float
+
+    def age_range(self, mass: float = 0.8) -> tuple[int, int]:
+        """The central interval of whole years holding `mass` of the age distribution."""
+        cumulative = np.cumsum(self.ages, dtype=np.float64)
+        tail = (1.0 - mass) / 2
+        low = int(np.searchsorted(cumulative, tail, side="left"))
+        high = int(np.searchsorted(cumulative, 1.0 - tail, side="left"))
+        return low, max(low, min(high, len(self.ages) - 1))

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Literal
 
 # What a model's predict() returns per input (see models/outputs.py).
-KINDS = ("boxes", "faces", "embeddings", "text", "scores")
+KINDS = ("boxes", "faces", "embeddings", "text", "scores", "age_gender")
 
 
 @dataclass(frozen=True)

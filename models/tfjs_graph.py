@@ -585,6 +585,23 @@ def _k_identity(m, step, args):
     return args[0]
 
 
+@_kernel("Softmax")
+def _k_softmax(m, step, args):
+    return torch.softmax(args[0], dim=-1)  # TF's Softmax is always over the last axis
+
+
+@_kernel("MatMul", "_FusedMatMul")
+def _k_matmul(m, step, args):
+    a, b = args[0], args[1]
+    if _attr(step.node, "transpose_a", False):
+        a = a.transpose(-1, -2)
+    if _attr(step.node, "transpose_b", False):
+        b = b.transpose(-1, -2)
+    y = a @ b
+    # _FusedMatMul's tail (BiasAdd, then an activation) is the same as a fused convolution's.
+    return _fused_tail(step, y, args[2:]) if step.op == "_FusedMatMul" else y
+
+
 @_kernel("BiasAdd")
 def _k_bias_add(m, step, args):
     if _attr(step.node, "data_format", "NHWC") != "NHWC":
