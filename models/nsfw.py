@@ -14,13 +14,12 @@ which moves scores slightly; this module follows the original.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import ClassScores
 
 RESIZE = 256
@@ -41,35 +40,24 @@ def preprocess(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cropped[:, :, ::-1] - MEAN_BGR)
 
 
-class OpenNSFW(Model):
+class OpenNSFW(LazyModel):
     """Open NSFW: per frame, ClassScores over ("nsfw", "sfw"), best first; `get("nsfw")` is P(porn)."""
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._session = None
-        self._lock = threading.Lock()
+    def build(self):
+        import onnxruntime
 
-    def load(self) -> None:
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is not None:
-                return
-            import onnxruntime
-
-            self._session = onnxruntime.InferenceSession(
-                str(self.files["open-nsfw.onnx"]), providers=["CPUExecutionProvider"])
-            self._input = self._session.get_inputs()[0].name
+        return onnxruntime.InferenceSession(str(self.files["open-nsfw.onnx"]), providers=["CPUExecutionProvider"])
 
     def probabilities(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """The network's softmax per frame, float32 (N, 2) in CLASSES order."""
-        self.load()
         if isinstance(frames, np.ndarray):
             frames = check_frames(frames)
+        session = self.built
+        input_name = session.get_inputs()[0].name
         out = []
         for start in range(0, len(frames), self.batch_size):
             batch = np.stack([preprocess(f) for f in frames[start : start + self.batch_size]])
-            out.append(self._session.run(None, {self._input: batch})[0])
+            out.append(session.run(None, {input_name: batch})[0])
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
     def predict(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[ClassScores]:

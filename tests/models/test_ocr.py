@@ -95,7 +95,7 @@ def test_never_downloads(models_dir, monkeypatch, drawn):
     fresh = PaddleOCR(model_spec, model_spec.paths(models_dir), "cpu", 1)
     lines = fresh.predict([drawn[0][:150]])[0]
     assert [line.text for line in lines] == ["EXIT 42 Main Street"]
-    sessions = [fresh._engine.text_det.session, fresh._engine.text_rec.session, fresh._engine.text_cls.session]
+    sessions = [fresh.built.text_det.session, fresh.built.text_rec.session, fresh.built.text_cls.session]
     assert all(str(models_dir) in s.session._model_path for s in sessions)
 
 
