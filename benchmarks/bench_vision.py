@@ -1,6 +1,6 @@
 """Speed of the persons, moderation, text and segment models on this machine's CPU (or a GPU).
 
-    python benchmarks/bench_vision.py [--frames 20] [--device cpu|cuda] [--json]
+    python benchmarks/bench_vision.py [--frames 20] [--device cpu|cuda] [--torch-threads N] [--json]
 
 Each model runs on real frames from ../shared/media after one untimed warm-up call, one frame
 per call unless said otherwise; the median of the timed calls is reported, in milliseconds per
@@ -120,7 +120,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20, help="timed frames per model")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own choice, one per core)")
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     results = bench(args.frames, args.device)
     if args.json:
         print(json.dumps(results, indent=2))
