@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,32 @@ class Model(abc.ABC):
     @abc.abstractmethod
     def predict(self, inputs: np.ndarray | Sequence[np.ndarray]) -> list[Any]:
         """One output per input, of the kind the spec declares."""
+
+
+class LazyModel(Model):
+    """A Model whose heavy part (an inference session, a network) is built on first use, once,
+    even when several threads ask at the same time. Subclasses implement `build()` and use
+    `self.built`."""
+
+    def __init__(self, spec: ModelSpec, files: dict[str, Path], device: str, batch_size: int):
+        super().__init__(spec, files, device, batch_size)
+        self._built: Any = None
+        self._build_lock = threading.Lock()
+
+    @abc.abstractmethod
+    def build(self) -> Any:
+        """Create the heavy part from self.files on self.device."""
+
+    def load(self) -> None:
+        if self._built is None:
+            with self._build_lock:
+                if self._built is None:
+                    self._built = self.build()
+
+    @property
+    def built(self) -> Any:
+        self.load()
+        return self._built
 
 
 def check_frames(frames: np.ndarray) -> np.ndarray:

