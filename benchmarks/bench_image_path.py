@@ -44,7 +44,7 @@ def bare_model(image: bytes, calls: int) -> list[float]:
     from jobs.engine import Inference
     from jobs.settings import get_settings
 
-    inference = Inference(get_settings().models_dir, get_settings().device)
+    inference = Inference(get_settings().models_dir, get_settings().device, get_settings().cpu_threads)
     payload = {"Image": {"bytes": base64.b64encode(image).decode()}}
     images.run("DetectLabels", {}, payload, inference)  # load the model
     timings = []

@@ -72,7 +72,7 @@ def run_mode(mode: str, video: Path, sample_fps: float, batch_size: int, device:
 
     info = probe(video)
     labels = analyses.get("labels")
-    inference = Inference(get_settings().models_dir, device)
+    inference = Inference(get_settings().models_dir, device, get_settings().cpu_threads)
     analyzer = inference.model(labels.models[0])
     analyzer.predict(np.zeros((1, 432, 768, 3), dtype=np.uint8))  # warm-up, not timed
     latencies: list[float] = []

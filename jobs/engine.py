@@ -28,14 +28,17 @@ class Inference:
     `infer(model, frames)` runs a model on the frames it has not seen in this batch yet and
     returns one output per frame; `new_batch()` forgets the previous batch."""
 
-    def __init__(self, models_dir: Path, device: str | None = None):
+    def __init__(self, models_dir: Path, device: str | None = None, cpu_threads: int = 1):
         self.models_dir = Path(models_dir)
         self.device = device
+        self.cpu_threads = cpu_threads
         self._seen: dict[tuple[str, int], Any] = {}
 
     def model(self, name: str):
+        from models.device import set_cpu_threads
         from models.registry import load  # imports torch: only ever on a worker
 
+        set_cpu_threads(self.cpu_threads)
         return load(name, self.models_dir, self.device)
 
     def new_batch(self) -> None:

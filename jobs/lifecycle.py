@@ -198,7 +198,7 @@ def analyze(job_id: str, index: int) -> str:
         return ChunkOutcome.SKIPPED
 
     planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
-    inference = Inference(settings.models_dir, settings.device)
+    inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
     try:
         with open_local(_ref(job), _cache_dir(job_id)) as path:
             span = analyze_span(path, chunk.start_millis, chunk.end_millis, planned, inference,

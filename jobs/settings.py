@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     decoder: str = "pyav"  # jobs.decode.DEFAULT_BACKEND; the benchmark decides, "decord" stays supported
     decode_max_side: int | None = Field(1280, ge=64, description="Downscale frames on decode.")
     device: str | None = None  # "cpu", "cuda", "cuda:1"; unset = cuda when present
+    cpu_threads: int = Field(1, ge=0, description="CPU threads per worker process for models; 0 = one per core.")
     image_timeout_seconds: float = Field(30.0, gt=0, description="How long an image call waits for a worker.")
 
     # --- Rekognition limits ----------------------------------------------------------------

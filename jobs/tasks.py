@@ -104,7 +104,7 @@ def _image_inference():
     from jobs.engine import Inference
 
     settings = get_settings()
-    return Inference(settings.models_dir, settings.device)
+    return Inference(settings.models_dir, settings.device, settings.cpu_threads)
 
 
 # Not acks_late: a lost image call is the caller's timeout to retry, never a redelivery later.
