@@ -31,7 +31,14 @@ import numpy as np
 
 from models.calibration import Curve, curve
 from models.outputs import BoundingBox, ClassScores, ObjectBox
-from models.taxonomy import LabelInfo, all_labels, imagenet_class_names, imagenet_label_for, label_for, label_info
+from models.taxonomy import (
+    LabelInfo,
+    all_labels,
+    imagenet_class_names,
+    imagenet_label_for,
+    label_for,
+    label_info,
+)
 
 DETECTOR = "yolox-nano-coco"
 CLASSIFIER = "efficientnet-lite3-imagenet"

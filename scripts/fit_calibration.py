@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import label_set  # noqa: E402
-from models.calibration import fit_isotonic  # noqa: E402
+from benchmarks import label_set
+from models.calibration import fit_isotonic
 
 OUTPUT = REPO / "models" / "data" / "calibration.json"
 MODELS = ("centernet-coco", "yolox-nano-coco", "efficientnet-lite3-imagenet", "mobilenet-v2-imagenet")
