@@ -76,11 +76,16 @@ def main() -> None:
         print(f"{name}: {len(raws)} label samples, {int(sum(rights))} right; MinConfidence 50 = raw "
               f"{curve.raw_for(50):.3f}")
         print("  knots:", ", ".join(f"{r:.3f}->{c:.0f}" for r, c in zip(curve.raw, curve.confidence, strict=True)))
+        held_out = []  # (confidence from a curve that never saw the image, right)
         for fold in label_set.FOLDS:
             train = {item: out for item, out in by_item.items() if item.fold != fold}
-            test = {item: out for item, out in by_item.items() if item.fold == fold}
+            test_raws, test_rights = label_set.samples({item: o for item, o in by_item.items() if item.fold == fold})
+            fold_curve = fit_isotonic(*label_set.samples(train))
+            held_out += [(fold_curve(raw) / 100, right) for raw, right in zip(test_raws, test_rights, strict=True)]
             print(f"  fitted without fold {fold}, scored on it:")
-            print("\n".join(reliability(fit_isotonic(*label_set.samples(train)), *label_set.samples(test))))
+            print("\n".join(reliability(fold_curve, test_raws, test_rights)))
+        print("  both folds, each scored by the curve fitted on the other:")
+        print("\n".join(reliability(lambda p: 100 * p, *zip(*held_out, strict=True))))
     if args.write:
         about = ("Isotonic confidence curves (raw score knots -> percent right, linear between knots, flat "
                  "beyond), fitted by scripts/fit_calibration.py on benchmarks/label_set.json. See "
