@@ -13,6 +13,7 @@ by a curve that saw it. Rows:
   centernet (today)          CenterNet boxes, confidence = 100 x raw score (jobs/labels.py today)
   centernet calibrated       the same boxes through a fitted curve
   yolox raw / calibrated     YOLOX-Nano boxes, 100 x raw score / through its curve
+  yolox calibrated, verified   ... with the boxes EfficientNet-Lite3 contradicts on their crop dropped
   effnet / mobilenet         an ImageNet classifier alone, through its curve
   yolox + effnet             both merged by models/label_fusion.py
   yolox + effnet, verified   ... and boxes the classifier contradicts on their crop dropped:
@@ -172,6 +173,9 @@ def label_ways(min_confidence: float, curves: dict, with_ssd: bool) -> dict:
         "centernet calibrated": detector("centernet-coco"),
         "yolox raw": detector("yolox-nano-coco", calibrated=False),
         "yolox calibrated": detector("yolox-nano-coco"),
+        "yolox calibrated, verified": lambda item, o: names(frame_labels(
+            o["yolox-nano-coco"], min_confidence=min_confidence, crop_scores=o["crops (effnet)"],
+            detector_curve=curves[item.fold, "yolox-nano-coco"])),
         "effnet calibrated": classifier("efficientnet-lite3-imagenet"),
         "mobilenet calibrated": classifier("mobilenet-v2-imagenet"),
         "yolox + effnet": fused("efficientnet-lite3-imagenet"),

@@ -2,11 +2,17 @@
 
 Pure functions, no torch. What happens to a frame:
 
+0. Box verification (the known hard case). A detector box of a class ImageNet also covers
+   (Car, Dog, Mobile Phone, ... not Person) is shown to the classifier as a crop when it could be
+   returned and the whole frame does not already support its class; if the classifier gives
+   another detector class at least 0.3 and the box's own class at most 0.1, the box is dropped
+   (YOLOX's top-down "cell phone" is a minivan to the classifier; its close-up "teddy bear" is a
+   cockatoo). Classes are never renamed: a contradicted box is evidence for nothing.
 1. Evidence per label name. A detector box counts for its class's label (COCO "dog" -> Dog);
-   the label's raw evidence is its best box score. A classifier counts for every label its
-   classes map to *or sit below*: a label's raw evidence is the summed probability of those
-   classes, so 30 % "golden retriever" + 40 % "Labrador retriever" is 70 % Dog, and the breeds
-   keep their own 30 % and 40 % (models/taxonomy.py knows the names and parents).
+   the label's raw evidence is its best box score. A classifier counts for the label each class
+   maps to and for that label's direct parent: a label's raw evidence is the summed probability
+   of those classes, so 30 % "golden retriever" + 40 % "Labrador retriever" is 70 % Dog, and the
+   breeds keep their own 30 % and 40 % (models/taxonomy.py knows the names and parents).
 2. Calibration. Each source's raw evidence becomes a 0..100 confidence through that model's
    curve (models/calibration.py), so a detector's 0.6 and a classifier's 0.6 mean what they
    measurably mean on held-apart images.

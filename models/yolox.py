@@ -22,7 +22,7 @@ The model's contract, as YOLOX's `ValTransform(legacy=False)` and `YOLOXHead` de
 
 On a CPU the same ONNX file runs in onnxruntime instead (one image per call, as exported): it
 computes the same numbers (tests/models/test_yolox.py) in about 30 ms of one core where the
-torch module needs about 50 (measured, 2-core box), and the label path's speed budget is set
+torch module needs 50-80 (measured on the 2-core box), and the label path's speed budget is set
 on the CPU. On CUDA the torch module runs whole batches.
 """
 from __future__ import annotations
