@@ -48,8 +48,8 @@ def run_demo(video: str | None, port: int) -> None:
         client = boto3.client("rekognition", endpoint_url=stack.url, region_name="us-east-1",
                               aws_access_key_id=akid, aws_secret_access_key=secret)
         started = time.monotonic()
-        job_id = client.start_label_detection(Video={"S3Object": {"Bucket": DEMO_BUCKET, "Name": name}},
-                                              MinConfidence=40)["JobId"]
+        # Rekognition's defaults (MinConfidence 50), as a user's first call would be.
+        job_id = client.start_label_detection(Video={"S3Object": {"Bucket": DEMO_BUCKET, "Name": name}})["JobId"]
         print(f"StartLabelDetection → JobId {job_id[:16]}…", flush=True)
         while True:
             result = client.get_label_detection(JobId=job_id, AggregateBy="SEGMENTS")

@@ -1,15 +1,14 @@
-"""Turning a frame's detections into Rekognition `Label` objects, and labels into segments.
+"""Label filters (StartLabelDetection's Settings.GeneralLabels) and labels into segments.
 
-Pure functions: no database, no model. The taxonomy (models/taxonomy.py) supplies names,
-parents, aliases and categories; here they are shaped the way GetLabelDetection returns them.
+Pure functions: no database, no model. A frame's labels themselves are made by
+models/label_fusion.py (detector and classifier evidence, calibrated and merged).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from models.outputs import ObjectBox
-from models.taxonomy import LabelInfo, label_for, parent_label
+from models.taxonomy import LabelInfo
 
 
 @dataclass(frozen=True)
@@ -39,49 +38,6 @@ class LabelFilters:
         if self.include or self.include_categories:
             return name in self.include or bool(categories & self.include_categories)
         return True
-
-
-def frame_labels(detections: Iterable[ObjectBox], *, min_confidence: float,
-                 filters: LabelFilters = LabelFilters()) -> list[dict]:
-    """The labels for one sampled frame: one per detected class with all its instances, plus
-    each ancestor as a label of its own (as Rekognition returns Car, Vehicle, Transportation)."""
-    by_name: dict[str, dict] = {}
-    ancestors: dict[str, dict] = {}
-    for detection in detections:
-        confidence = 100.0 * detection.score
-        if confidence < min_confidence:
-            continue
-        info = label_for(detection.name)
-        if not filters.admits(info):
-            continue
-        label = by_name.setdefault(info.name, {
-            "Name": info.name,
-            "Confidence": 0.0,
-            "Instances": [],
-            "Parents": [{"Name": p} for p in info.parents],
-            "Aliases": [{"Name": a} for a in info.aliases],
-            "Categories": [{"Name": c} for c in info.categories],
-        })
-        label["Confidence"] = max(label["Confidence"], confidence)
-        label["Instances"].append({"BoundingBox": detection.box.to_wire(), "Confidence": confidence})
-        for parent in info.parents:
-            described = parent_label(parent)
-            if not filters.admits(described):
-                continue  # an excluded ancestor is not reported as a label of its own either
-            if parent not in ancestors:
-                ancestors[parent] = {
-                    "Name": parent, "Confidence": 0.0, "Instances": [],
-                    "Parents": [{"Name": p} for p in described.parents],
-                    "Aliases": [{"Name": a} for a in described.aliases],
-                    "Categories": [{"Name": c} for c in described.categories],
-                }
-            entry = ancestors[parent]
-            entry["Confidence"] = max(entry["Confidence"], confidence)
-    for name, entry in ancestors.items():
-        by_name.setdefault(name, entry)  # a class that is also an ancestor keeps its instances
-    for label in by_name.values():
-        label["Instances"].sort(key=lambda i: -i["Confidence"])
-    return sorted(by_name.values(), key=lambda label: label["Name"])
 
 
 @dataclass(frozen=True)

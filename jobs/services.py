@@ -108,7 +108,7 @@ def start_job(session: Session, account: str, *, operation: str, request: dict,
         job_tag=request.get("JobTag"), created_at=now, updated_at=now,
         expires_at=now + dt.timedelta(days=settings.results_ttl_days),
         analyses=[JobAnalysis(analysis=name, options=options, sample_fps=analyses.get(name).sample_fps(options),
-                              model_versions=analyses.get(name).model_versions())
+                              model_versions=analyses.get(name).model_versions(options))
                   for name, options in planned.items()],
     )
     _check_limit(session, account, settings.max_concurrent_jobs)

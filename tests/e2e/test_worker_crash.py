@@ -23,7 +23,7 @@ def _running_chunk(engine, job_id: str):
 def test_sigkill_mid_chunk_still_succeeds_without_duplicates(stack):
     client = stack.client()
     job_id = client.start_label_detection(
-        Video=stack.upload(media("traffic/intel_car-detection.mp4"), "crash/cars.mp4"), MinConfidence=20)["JobId"]
+        Video=stack.upload(media("traffic/intel_car-detection.mp4"), "crash/cars.mp4"))["JobId"]
     engine = stack.engine()
 
     deadline = time.monotonic() + 240

