@@ -90,6 +90,7 @@ def run_mode(mode: str, video: Path, span: tuple[int, int] | None, sample_fps: f
         detector.predict(warm.images)
     else:
         labels.rows(warm, inference, options, None)  # loads and warms every model, not timed
+        inference.new_batch()
     latencies: list[float] = []
     frames = 0
     detections = 0
@@ -125,6 +126,7 @@ def run_mode(mode: str, video: Path, span: tuple[int, int] | None, sample_fps: f
             while next_instant <= stamps[index] + 0.5:
                 next_instant += 1000 / sample_fps
             t0 = time.perf_counter()
+            inference.new_batch()  # a new frame: nothing cached from the last one
             found = labels.rows(Frames(frame[None], [int(stamps[index])], [0]), inference, options, None)
             latencies.append(time.perf_counter() - t0)
             frames += 1
