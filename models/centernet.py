@@ -28,14 +28,13 @@ Differences on purpose: confidences are not truncated to two decimals (human doe
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import BoundingBox, ObjectBox
 
 # package/src/object/labels.ts, in order: index == class id the model emits (labels[classVal]).
@@ -169,41 +168,29 @@ def postprocess(
 # The model
 
 
-class CenterNet(Model):
+class CenterNet(LazyModel):
     """MobileNetV3-CenterNet (COCO-80) from human 3.3.6, batched in PyTorch."""
 
     min_score = MIN_SCORE
     max_detections = TOP_K
     iou_threshold = IOU_THRESHOLD
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._module = None
-        self._lock = threading.Lock()
+    def build(self):
+        from models.tfjs_graph import GraphModule, load_graph_model
 
-    def load(self) -> None:
-        if self._module is not None:
-            return
-        with self._lock:
-            if self._module is not None:
-                return
-            from models.tfjs_graph import GraphModule, load_graph_model
-
-            model_json = Path(self.files[MODEL_FILE])
-            if not model_json.exists():
-                raise FileNotFoundError(f"{model_json} is missing; run `framewise models fetch` first")
-            graph = load_graph_model(model_json)
-            module = GraphModule(graph, HEAD_OUTPUTS, inputs=[INPUT_NAME]).eval()
-            self._module = module.to(torch.device(self.device))
+        model_json = Path(self.files[MODEL_FILE])
+        if not model_json.exists():
+            raise FileNotFoundError(f"{model_json} is missing; run `framewise models fetch` first")
+        graph = load_graph_model(model_json)
+        return GraphModule(graph, HEAD_OUTPUTS, inputs=[INPUT_NAME]).eval().to(torch.device(self.device))
 
     @torch.inference_mode()
     def decode(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw decoded peaks for a batch (on CPU): boxes (N,100,4) in 512-pixel input space,
         scores (N,100), classes (N,100); no thresholds, no NMS."""
-        self.load()
         frames = check_frames(frames)
         x = preprocess(torch.from_numpy(np.ascontiguousarray(frames)).to(self.device))
-        heatmap, wh = self._module(x)
+        heatmap, wh = self.built(x)
         return tuple(t.cpu() for t in decode_heads(heatmap, wh, INPUT_SIZE, TOP_K))
 
     def predict(self, frames: np.ndarray) -> list[list[ObjectBox]]:

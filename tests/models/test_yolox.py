@@ -51,7 +51,7 @@ def torch_detector(detector, onnx_path) -> YoloxNano:
     model = YoloxNano(detector.spec, detector.files, "cpu", 4)
     net = YoloxNanoNet().eval()
     load_onnx_weights(net, onnx_path)
-    model._net = net
+    model._built = net
     return model
 
 
