@@ -126,13 +126,14 @@ def redis_server(tmp_path_factory) -> str:
 
 def clear_caches() -> None:
     """Forget what was read from the environment (settings, engine, clients) in this process."""
-    from jobs import database, notify, settings, storage
+    from jobs import database, heartbeat, notify, settings, storage
 
     settings.get_settings.cache_clear()
     database.get_engine.cache_clear()
     database._session_factory.cache_clear()
     notify._redis.cache_clear()
     notify._sns.cache_clear()
+    heartbeat._redis.cache_clear()
     storage._s3_client.cache_clear()
 
 
