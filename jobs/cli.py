@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from jobs.supervision import die_with_parent
+
 VIDEO_QUEUES = "framewise.gpu,framewise.io"
 IMAGE_QUEUES = "framewise.image"
 
@@ -201,18 +203,6 @@ class Stack:
                 proc.kill()
         if self.servers is not None:
             self.servers.stop()
-
-
-def die_with_parent() -> None:
-    """In a child, before exec: the kernel sends it SIGTERM when its parent dies, even by SIGKILL,
-    so no web keeps the port and no worker keeps working for a supervisor that is gone."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _standalone(args) -> None:
