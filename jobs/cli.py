@@ -150,7 +150,7 @@ class Stack:
             # Quiet children write to <data dir>/logs/<name>.log instead of the terminal.
             out = open(log_dir / f"{name}.log", "ab") if quiet else None  # noqa: SIM115
             return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None,
-                                    preexec_fn=die_with_parent)
+                                    preexec_fn=die_with_parent)  # noqa: PLW1509 - see die_with_parent
 
         require_models()
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, check=True)

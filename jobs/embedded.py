@@ -134,7 +134,8 @@ def _start_redis(data_dir: Path, log_dir: Path) -> subprocess.Popen | None:
          "--logfile", str(log_dir / "redis.log")],
         # Its own session (a terminal's Ctrl-C reaches the supervisor, which stops it in order),
         # yet it dies with the supervisor: its append-only file keeps the queued tasks.
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=die_with_parent)  # noqa: PLW1509 - see die_with_parent
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -16,8 +16,8 @@ from jobs.database import new_session
 from jobs.errors import InvalidParameter, ServiceError, ServiceUnavailable
 from jobs.operations import handlers
 from jobs.settings import get_settings
-from web import validation
 from jobs.transient import TRANSIENT
+from web import validation
 from web.sigv4 import SignatureError, check_body, check_headers
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
-import redis as redis_lib
 
 from tests.conftest import REPO, free_port, media, server_dir, start_redis
 from tests.e2e.conftest import BUCKET, TENANT_A, Stack, _wait_http
@@ -79,7 +77,7 @@ class FlakyStorage:
                     self.wfile.write(data)
                 upstream.close()
 
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward  # noqa: N815
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 
             def log_message(self, *args):
                 pass

@@ -295,7 +295,7 @@ def _unsigned_payload(service):
 
 
 def _other_tenants_job(service):
-    status, body = service.call(START, {"Video": {"S3Object": {"Bucket": BUCKET, "Name": "zero-byte.mp4"}}})
+    _status, body = service.call(START, {"Video": {"S3Object": {"Bucket": BUCKET, "Name": "zero-byte.mp4"}}})
     return service.call(GET, {"JobId": body["JobId"]}, key=TENANT_B)
 
 

@@ -70,7 +70,7 @@ def test_children_die_with_a_killed_standalone(data_dir):  # noqa: F811
 
 
 class _Impostor(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = json.dumps({"status": "ok", "checks": {"database": True, "worker": True}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

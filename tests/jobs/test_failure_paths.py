@@ -61,7 +61,7 @@ def storage_at(monkeypatch, framewise_env):
 
 
 def test_outages_are_transient_and_the_videos_faults_are_not():
-    s3 = lambda status, code: botocore.exceptions.ClientError(  # noqa: E731
+    s3 = lambda status, code: botocore.exceptions.ClientError(
         {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
     transient = [
         sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
@@ -94,7 +94,7 @@ def test_storage_5xx_is_unavailable_not_an_invalid_object(storage_at):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Unwell(BaseHTTPRequestHandler):
-        def do_HEAD(self):  # noqa: N802
+        def do_HEAD(self):
             self.send_response(503)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -62,8 +62,8 @@ def name(framewise_env, photo_video) -> str:
      "InvalidParameterException"),
     (b'{"Video": {"S3Object": {"Bucket": "unit", "Name": "v.mp4"}}, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
      "SerializationException"),
-    (b'{"Video": {"S3Object": {"Bucket": "unit", "Name": "v.mp4"}}, "NotificationChannel": {"SNSTopicArn": '
-     b'"arn:aws:sns:us-east-1:123456789012:t\\u0000", "RoleArn": "arn:aws:iam::123456789012:role/r"}}',
+    ((b'{"Video": {"S3Object": {"Bucket": "unit", "Name": "v.mp4"}}, "NotificationChannel": {"SNSTopicArn": '
+      b'"arn:aws:sns:us-east-1:123456789012:t\\u0000", "RoleArn": "arn:aws:iam::123456789012:role/r"}}'),
      "InvalidParameterException"),
 ])
 def test_user_reachable_500s_are_400s_in_rekognitions_shape(client, payload, code):
