@@ -24,7 +24,7 @@ from jobs.engine import Cancelled, Inference, Planned, analyze_span
 from jobs.errors import InvalidS3Object
 from jobs.records import Chunk, Job, Phase, Result, utcnow
 from jobs.settings import get_settings
-from jobs.storage import VideoRef, drop_cache, open_local
+from jobs.storage import VideoRef, drop_cache, open_video
 from jobs.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def plan(job_id: str) -> Plan:
         ref = _ref(job)
 
     try:
-        with open_local(ref, _cache_dir(job_id)) as path:
+        with open_video(ref, _cache_dir(job_id), ranged=True) as path:  # headers and tail only
             info = probe(path)
     except UNREADABLE as error:
         fail_unreadable(job_id, error)
@@ -235,7 +235,8 @@ def analyze(job_id: str, index: int) -> str:
     planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
     inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
     try:
-        with open_local(_ref(job), _cache_dir(job_id)) as path:
+        ranged = settings.decoder == "pyav" and settings.chunk_range_reads  # decord needs a file
+        with open_video(_ref(job), _cache_dir(job_id), ranged=ranged) as path:
             span = analyze_span(path, chunk.start_millis, chunk.end_millis, planned, inference,
                                 batch_size=settings.batch_size, backend=settings.decoder,
                                 max_side=settings.decode_max_side,

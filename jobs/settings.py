@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     label_classifier: str = Field("efficientnet-lite3-imagenet",
                                   pattern="^(efficientnet-lite3-imagenet|mobilenet-v2-imagenet)$")
     cpu_threads: int = Field(1, ge=0, description="CPU threads per worker process for models; 0 = one per core.")
+    # From S3, a chunk decodes its span in place by range requests (no copy of the whole video on
+    # each host); off, each host downloads the video once into its cache and reads it from disk.
+    chunk_range_reads: bool = True
     video_cache_gb: float = Field(50.0, gt=0, description="Bound on each host's cache of downloaded videos; "
                                                            "least recently used are evicted beyond it.")
     max_request_bytes: int = Field(8 * 1024**2, ge=1024, description="Largest request body (DetectLabels' 5 MB "

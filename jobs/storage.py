@@ -2,12 +2,14 @@
 credentials, or, in embedded mode, a local bucket root laid out as <root>/<Bucket>/<Name>."""
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import io
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -140,6 +142,90 @@ def open_local(ref: VideoRef, cache_dir: Path):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial)
     yield target
+
+
+@contextlib.contextmanager
+def open_video(ref: VideoRef, cache_dir: Path, *, ranged: bool):
+    """Yield what the decoder opens: a local path (bucket root, or a downloaded copy), or, with
+    `ranged` and an S3 store, a RemoteVideo read by HTTP range requests, so that probing reads
+    only the headers and the tail, and a chunk only its span (plus the index), of a 10 GB video."""
+    if not ranged or get_settings().bucket_root is not None or (cache_dir / "video").exists():
+        with open_local(ref, cache_dir) as path:
+            yield path
+        return
+    with _s3_errors():
+        head = _s3_client().head_object(Bucket=ref.bucket, Key=ref.name, **_version_args(ref))
+    yield RemoteVideo(ref, int(head["ContentLength"]), head.get("ETag"))
+
+
+@dataclass(frozen=True)
+class RemoteVideo:
+    """An S3 object the decoder reads in place (jobs.decode opens anything with .open()). Its
+    readers share the last blocks fetched: probing opens the file twice, and reads its start twice."""
+
+    ref: VideoRef
+    size: int
+    etag: str | None = None
+    blocks: collections.OrderedDict = field(default_factory=collections.OrderedDict, compare=False, repr=False)
+
+    def open(self) -> RangeReader:
+        return RangeReader(self)
+
+
+class RangeReader(io.RawIOBase):
+    """A seekable file over an S3 object: whole blocks are fetched by range request and the
+    last few kept, so FFmpeg's small reads and seeks cost a request per block, not per read."""
+
+    BLOCK = 1024 * 1024
+    KEEP = 16
+
+    def __init__(self, video: RemoteVideo):
+        super().__init__()
+        self.video, self.pos = video, 0
+        self.blocks: collections.OrderedDict[int, bytes] = video.blocks
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.video.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def _block(self, index: int) -> bytes:
+        if index in self.blocks:
+            self.blocks.move_to_end(index)
+            return self.blocks[index]
+        start = index * self.BLOCK
+        end = min(self.video.size, start + self.BLOCK) - 1
+        ref = self.video.ref
+        # Pinned to what was probed: an object overwritten mid-job fails (412), never mixes.
+        pin = {"VersionId": ref.version} if ref.version else ({"IfMatch": self.video.etag} if self.video.etag else {})
+        with _s3_errors():
+            data = _s3_client().get_object(Bucket=ref.bucket, Key=ref.name, Range=f"bytes={start}-{end}",
+                                           **pin)["Body"].read()
+        self.requests += 1
+        self.blocks[index] = data
+        if len(self.blocks) > self.KEEP:
+            self.blocks.popitem(last=False)
+        return data
+
+    def readinto(self, buffer) -> int:
+        if self.pos >= self.video.size:
+            return 0
+        block = self._block(self.pos // self.BLOCK)
+        offset = self.pos % self.BLOCK
+        n = min(len(buffer), len(block) - offset)
+        buffer[:n] = block[offset:offset + n]
+        self.pos += n
+        return n
 
 
 def drop_cache(cache_dir: Path) -> None:
