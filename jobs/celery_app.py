@@ -59,6 +59,11 @@ app = create_celery()
 @worker_process_init.connect
 def _fresh_process(**_kwargs) -> None:
     # A forked child must not reuse the parent's database connections.
+    from jobs import heartbeat
     from jobs.database import dispose_engine
+    from jobs.lifecycle import worker_identity
+    from jobs.storage import sweep_cache
 
     dispose_engine()
+    heartbeat._redis.cache_clear()  # nor the parent's Redis connection
+    heartbeat.start(worker_identity(), also=sweep_cache)

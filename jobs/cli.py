@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from jobs.supervision import die_with_parent
 
 VIDEO_QUEUES = "framewise.gpu,framewise.io"
 IMAGE_QUEUES = "framewise.image"
@@ -140,19 +143,31 @@ class Stack:
                 env["FRAMEWISE_BROKER_URL"] = self.servers.broker_url
                 env.setdefault("FRAMEWISE_REDIS_URL", self.servers.redis_url)
 
+        # Our children's /healthz names this instance, so readiness is never another process's.
+        self.instance = env.setdefault("FRAMEWISE_INSTANCE", secrets.token_hex(8))
+
         def spawn(name: str, command: list[str]) -> subprocess.Popen:
             # Quiet children write to <data dir>/logs/<name>.log instead of the terminal.
             out = open(log_dir / f"{name}.log", "ab") if quiet else None  # noqa: SIM115
-            return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None)
+            return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None,
+                                    preexec_fn=die_with_parent)  # noqa: PLW1509 - see die_with_parent
 
         require_models()
         subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, check=True)
+        self.names = ["web", "worker", "image-worker", "dispatcher"]
         self.procs = [
             spawn("web", [sys.executable, "-m", "jobs.cli", "web", "--port", str(port)]),
             spawn("worker", _worker_command(1)),
             spawn("image-worker", _worker_command(1, images=True)),
             spawn("dispatcher", [sys.executable, "-m", "jobs.cli", "dispatcher", "--interval", "5"]),
         ]
+
+    def dead_child(self) -> str | None:
+        """"<name> exited with code N" for the first child that has ended, else None."""
+        for name, proc in zip(self.names, self.procs, strict=True):
+            if proc.poll() is not None:
+                return f"{name} exited with code {proc.returncode}"
+        return None
 
     @property
     def url(self) -> str:
@@ -164,14 +179,15 @@ class Stack:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for proc in self.procs:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            dead = self.dead_child()
+            if dead:
+                raise RuntimeError(dead)
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
-                    if response.status == 200:
+                    # Ours, not another server that holds the port (our web then died: EADDRINUSE).
+                    if response.status == 200 and json.load(response).get("instance") == self.instance:
                         return
-            except (urllib.error.URLError, OSError):
+            except (urllib.error.URLError, OSError, ValueError):
                 pass
             time.sleep(1)
         raise TimeoutError("Framewise did not become ready in time")
@@ -195,15 +211,20 @@ def _standalone(args) -> None:
     akid, secret = env["FRAMEWISE_CREDENTIALS"].split(",")[0].split(":", 1)
     signal.signal(signal.SIGTERM, lambda *_: (stack.stop(), sys.exit(0)))
     try:
-        stack.wait_ready()
+        try:
+            stack.wait_ready()
+        except (RuntimeError, TimeoutError) as error:
+            sys.exit(f"framewise standalone: not started: {error}")
         print(f"Framewise is serving on {stack.url}\n"
               f"  AWS_ACCESS_KEY_ID={akid} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION={args.region}\n"
               f"  aws rekognition start-label-detection --endpoint-url {stack.url} "
               f"--video 'S3Object={{Bucket=BUCKET,Name=KEY}}'", flush=True)
         if env.get("FRAMEWISE_BUCKET_ROOT"):
             print(f"  local buckets: {env['FRAMEWISE_BUCKET_ROOT']}/<Bucket>/<Name>", flush=True)
-        while all(proc.poll() is None for proc in stack.procs):
+        while (dead := stack.dead_child()) is None:
             time.sleep(1)
+        # A service manager's Restart=on-failure needs a non-zero exit, and the operator a reason.
+        sys.exit(f"framewise standalone: {dead}; stopping the others")
     except KeyboardInterrupt:
         pass
     finally:

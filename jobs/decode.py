@@ -102,12 +102,19 @@ def plan_chunks(duration_millis: int, chunk_millis: int) -> list[tuple[int, int]
 # Probing
 
 
-def _open(path: str | os.PathLike) -> av.container.InputContainer:
-    size = os.stat(path).st_size  # a missing file is FileNotFoundError: an infrastructure fault
-    if size == 0:
+def _size(source) -> int:
+    """Bytes in a path, or in a source read in place (jobs.storage.RemoteVideo: .size, .open())."""
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        return source.size
+    return os.stat(source).st_size  # a missing file is FileNotFoundError: an infrastructure fault
+
+
+def _open(path) -> av.container.InputContainer:
+    if _size(path) == 0:
         raise VideoDecodeError("The file is empty.")
     try:
-        return av.open(os.fspath(path), mode="r")
+        local = isinstance(path, (str, bytes, os.PathLike))
+        return av.open(os.fspath(path) if local else path.open(), mode="r")
     except av.error.FFmpegError as error:
         raise VideoDecodeError(f"The file is not a video PyAV/FFmpeg can read: {_reason(error)}") from error
 
@@ -148,7 +155,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
     Raises VideoDecodeError (readable message) for a file that is not a video FFmpeg can read,
     has no video stream, has no decodable frame, or is truncated."""
-    size = os.stat(path).st_size
+    size = _size(path)
     container = _open(path)
     try:
         stream = _video_stream(container)

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.supervision import die_with_parent
+
 DATABASE = "framewise"
 
 
@@ -130,7 +132,10 @@ def _start_redis(data_dir: Path, log_dir: Path) -> subprocess.Popen | None:
         [_redis_executable(), "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
          "--dir", str(folder), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
          "--logfile", str(log_dir / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Its own session (a terminal's Ctrl-C reaches the supervisor, which stops it in order),
+        # yet it dies with the supervisor: its append-only file keeps the queued tasks.
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=die_with_parent)  # noqa: PLW1509 - see die_with_parent
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:

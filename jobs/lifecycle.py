@@ -6,6 +6,7 @@ a finished job never changes again.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -13,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import delete, func, select, update
 
 from jobs import analyses, notify
@@ -22,7 +24,8 @@ from jobs.engine import Cancelled, Inference, Planned, analyze_span
 from jobs.errors import InvalidS3Object
 from jobs.records import Chunk, Job, Phase, Result, utcnow
 from jobs.settings import get_settings
-from jobs.storage import VideoRef, drop_cache, open_local
+from jobs.storage import VideoRef, drop_cache, open_video
+from jobs.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +94,28 @@ def plan(job_id: str) -> Plan:
         existing = session.scalars(select(Chunk.index).where(Chunk.job_id == job_id, Chunk.state != "done")).all()
         if job.chunks_total:
             return Plan(list(existing))  # planned before: re-send what is not done
+        # Spent up front, like a chunk's: a probe that crashes FFmpeg or is OOM-killed never
+        # gets to count itself, and acks_late would redeliver it for ever.
+        job.plan_attempts += 1
+        if job.plan_attempts > settings.max_chunk_attempts:
+            _end(session, job, Phase.FAILED,
+                 f"The video could not be read: probing it crashed or timed out {settings.max_chunk_attempts} "
+                 f"times. Check that it plays, or re-encode it (for example to H.264 in MP4) and start again.")
+            return Plan([])
         job.phase = Phase.PROBING.value
         ref = _ref(job)
 
     try:
-        with open_local(ref, _cache_dir(job_id)) as path:
+        with open_video(ref, _cache_dir(job_id), ranged=True) as path:  # headers and tail only
             info = probe(path)
     except UNREADABLE as error:
         fail_unreadable(job_id, error)
         return Plan([])
+    except TRANSIENT as error:
+        if not isinstance(error, SoftTimeLimitExceeded):  # an outage is not the video's fault
+            with contextlib.suppress(*TRANSIENT), session_scope() as session:
+                session.execute(update(Job).where(Job.id == job_id).values(plan_attempts=Job.plan_attempts - 1))
+        raise
     if info.duration_millis > settings.max_video_seconds * 1000:
         finish(job_id, Phase.FAILED, f"Video duration {info.duration_millis / 1000:.0f} s is more than the "
                                      f"maximum of {settings.max_video_seconds:.0f} s.")
@@ -167,10 +183,29 @@ def _claim(job_id: str, index: int) -> tuple[Job, Chunk] | None:
             return None
         if _held_elsewhere(chunk):
             return None  # not an attempt: the live holder finishes it, or its redelivery does
-        chunk.attempts += 1
+        me = worker_identity()
+        if not (chunk.state == "running" and chunk.claimed_by == me):
+            # An attempt is spent here, up front, because a lost worker cannot spend it later.
+            # Our own claim still standing means our last try failed and could not release it
+            # (the database was down): that try was not lost, so it costs nothing.
+            chunk.attempts += 1
         chunk.state = "running"
-        chunk.claimed_by = worker_identity()
+        chunk.claimed_by = me
         return job, chunk
+
+
+def release(job_id: str, index: int, *, spent: bool) -> None:
+    """Give a chunk back after a failure this process survived, so its retry (here or on any
+    worker) runs at once instead of waiting for the lease to lapse. A transient failure (an
+    outage) gives the attempt back; a time-out keeps it spent, so a video that always times out
+    still ends."""
+    values = {"state": "pending", "claimed_by": None}
+    if not spent:
+        values["attempts"] = Chunk.attempts - 1
+    with session_scope() as session:
+        session.execute(update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index,
+                                            Chunk.state == "running", Chunk.claimed_by == worker_identity())
+                        .values(**values))
 
 
 def _check_progress(job_id: str, index: int, frames: int) -> None:
@@ -200,7 +235,8 @@ def analyze(job_id: str, index: int) -> str:
     planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
     inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
     try:
-        with open_local(_ref(job), _cache_dir(job_id)) as path:
+        ranged = settings.decoder == "pyav" and settings.chunk_range_reads  # decord needs a file
+        with open_video(_ref(job), _cache_dir(job_id), ranged=ranged) as path:
             span = analyze_span(path, chunk.start_millis, chunk.end_millis, planned, inference,
                                 batch_size=settings.batch_size, backend=settings.decoder,
                                 max_side=settings.decode_max_side,
@@ -211,6 +247,10 @@ def analyze(job_id: str, index: int) -> str:
     except UNREADABLE as error:
         fail_unreadable(job_id, error)
         return ChunkOutcome.SKIPPED
+    except TRANSIENT as error:
+        with contextlib.suppress(*TRANSIENT):  # the database may be what is down
+            release(job_id, index, spent=isinstance(error, SoftTimeLimitExceeded))
+        raise
     return _commit_chunk(job_id, index, span)
 
 
@@ -262,31 +302,80 @@ class Stalled:
     finalize: list[str]
 
 
-def find_stalled(now: dt.datetime | None = None) -> Stalled:
-    """Work that no live task holds any more: a lost enqueue or a worker that died for good.
+@dataclass(frozen=True)
+class Liveness:
+    """What the sweep knows beyond the database: whether a queue is empty (so a message for a
+    waiting row cannot be sitting in it) and which worker processes still beat."""
 
-    Re-sending it is safe because every step is idempotent."""
+    idle_queues: frozenset[str]
+    beats: dict[str, float]
+
+
+def _holder_dead(claimed_by: str | None, beats: dict[str, float], now: dt.datetime) -> bool:
+    """Whether the process holding a claim is gone: on this host we ask the kernel (at once);
+    elsewhere, its heartbeat stopped. A process that never beat (no Redis) is not judged."""
+    from jobs import heartbeat
+
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if not pid.isdigit():
+        return True
+    if host == socket.gethostname():
+        return not _pid_alive(int(pid))
+    return bool(beats) and not heartbeat.alive(beats, claimed_by, now.timestamp())
+
+
+def find_stalled(now: dt.datetime | None = None, liveness: Liveness | None = None) -> Stalled:
+    """Work that no live task holds any more: a lost enqueue (the broker was down at Start, or
+    restarted without its data), or a worker that died.
+
+    Re-sending is safe because every step is idempotent, and cheap: a waiting row is re-sent only
+    when its queue is empty (under a backlog its message is still queued; re-sending it there
+    would multiply messages), and a running chunk at once when its holder is dead."""
+    from jobs.celery_app import GPU_QUEUE, IO_QUEUE
+
     settings = get_settings()
     now = now or utcnow()
+    liveness = liveness or Liveness(frozenset(), {})
+    waited = now - dt.timedelta(seconds=settings.resend_after_seconds)
     quiet = now - dt.timedelta(minutes=settings.stale_job_minutes)
     lost = now - dt.timedelta(seconds=settings.task_time_limit + 120)
+    io_idle, gpu_idle = IO_QUEUE in liveness.idle_queues, GPU_QUEUE in liveness.idle_queues
     with session_scope() as session:
-        plan_ids = session.scalars(select(Job.id).where(
-            Job.phase.in_([Phase.QUEUED.value, Phase.PROBING.value]), Job.updated_at < quiet)).all()
-        chunks = session.execute(
-            select(Chunk.job_id, Chunk.index).join(Job, Job.id == Chunk.job_id)
-            .where(Job.phase == Phase.ANALYZING.value, Chunk.state != "done",
-                   ((Chunk.state == "running") & (Chunk.updated_at < lost))
-                   | ((Chunk.state == "pending") & (Chunk.updated_at < quiet)))).all()
-        finalize_ids = session.scalars(select(Job.id).where(
-            Job.phase == Phase.FINALIZING.value, Job.updated_at < quiet)).all()
+        plan_ids = []
+        if io_idle:
+            # QUEUED: its plan_job was lost. PROBING: a planner is at work (a long download), so
+            # only once it has been silent past any time limit.
+            plan_ids = session.scalars(select(Job.id).where(
+                ((Job.phase == Phase.QUEUED.value) & (Job.updated_at < waited))
+                | ((Job.phase == Phase.PROBING.value) & (Job.updated_at < quiet)))).all()
+        candidates = session.execute(
+            select(Chunk.job_id, Chunk.index, Chunk.state, Chunk.claimed_by, Chunk.updated_at)
+            .join(Job, Job.id == Chunk.job_id)
+            .where(Job.phase == Phase.ANALYZING.value, Chunk.state != "done")).all()
+        chunks, released = [], []
+        for job_id, index, state, claimed_by, updated_at in candidates:
+            if state == "running":
+                if updated_at < lost or _holder_dead(claimed_by, liveness.beats, now):
+                    chunks.append((job_id, index))
+                    released.append((job_id, index, claimed_by))
+            elif gpu_idle and updated_at < waited:
+                chunks.append((job_id, index))
+        finalize_ids = []
+        if io_idle:
+            finalize_ids = session.scalars(select(Job.id).where(
+                Job.phase == Phase.FINALIZING.value, Job.updated_at < waited)).all()
         # Touch what is re-sent so the next sweep waits again before re-sending it.
         if plan_ids or finalize_ids:
             session.execute(update(Job).where(Job.id.in_([*plan_ids, *finalize_ids])).values(updated_at=now))
         for job_id, index in chunks:
             session.execute(update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
                             .values(updated_at=now))
-    return Stalled(list(plan_ids), [tuple(c) for c in chunks], list(finalize_ids))
+        for job_id, index, claimed_by in released:
+            # The dead holder's claim goes (its attempt stays spent), so a worker on any host takes it.
+            session.execute(update(Chunk).where(Chunk.job_id == job_id, Chunk.index == index,
+                                                Chunk.state == "running", Chunk.claimed_by == claimed_by)
+                            .values(state="pending", claimed_by=None))
+    return Stalled(list(plan_ids), chunks, list(finalize_ids))
 
 
 def purge_expired(now: dt.datetime | None = None) -> int:

@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from jobs.database import session_scope
@@ -72,9 +72,10 @@ def _sns():
     import boto3
 
     settings = get_settings()
-    return boto3.client("sns", endpoint_url=settings.sns_endpoint_url, region_name=settings.region,
-                        aws_access_key_id=settings.s3_access_key_id,
-                        aws_secret_access_key=settings.s3_secret_access_key)
+    # Its own credentials: the storage key need not (and should not) be allowed to publish.
+    return boto3.client("sns", endpoint_url=settings.sns_endpoint_url, region_name=settings.sns_region or settings.region,
+                        aws_access_key_id=settings.sns_access_key_id,
+                        aws_secret_access_key=settings.sns_secret_access_key)
 
 
 def _send(event: OutboxEvent) -> None:
@@ -91,6 +92,26 @@ def _send(event: OutboxEvent) -> None:
         raise ValueError(f"unknown notification channel {event.channel!r}")
 
 
+_SEND_LEASE_SECONDS = 120
+
+
+def _take(event_id: int) -> OutboxEvent | None:
+    """Claim one due row for a send: its next attempt moves past the send's lease, committed
+    before the send, so no transaction stays open across a network call and no other dispatcher
+    takes the row meanwhile."""
+    with session_scope() as session:
+        event = session.scalar(select(OutboxEvent).where(
+            OutboxEvent.id == event_id, OutboxEvent.delivered_at.is_(None),
+            OutboxEvent.next_attempt_at <= utcnow()).with_for_update(skip_locked=True))
+        if event is None:
+            return None
+        event.attempts += 1
+        event.next_attempt_at = utcnow() + dt.timedelta(seconds=_SEND_LEASE_SECONDS)
+        session.flush()
+        session.expunge(event)
+        return event
+
+
 def deliver_pending(limit: int = 100) -> int:
     """Deliver due outbox rows; a failure is retried later with exponential backoff."""
     now = utcnow()
@@ -100,23 +121,23 @@ def deliver_pending(limit: int = 100) -> int:
                  .order_by(OutboxEvent.id).limit(limit))
         ids = list(session.scalars(query))
     delivered = 0
-    for event_id in ids:
+    for row_id in ids:
+        event = _take(row_id)
+        if event is None:
+            continue
+        try:
+            _send(event)
+        except Exception as error:  # noqa: BLE001 - any failure means "try again later"
+            backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
+            log.warning("notification %s on %s failed: %s", event.event_id, event.channel, error)
+            with session_scope() as session:
+                session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff),
+                    last_error=f"{type(error).__name__}: {error}"[:2000]))
+            continue
+        # Sent: a crash before this commit sends it again after the lease (at least once; the
+        # Redis stream dedupes on the event id, SNS consumers on its EventId attribute).
         with session_scope() as session:
-            lock = select(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.delivered_at.is_(None))
-            if session.bind.dialect.name == "postgresql":
-                lock = lock.with_for_update(skip_locked=True)  # two dispatchers never send one row at once
-            event = session.scalar(lock)
-            if event is None:
-                continue
-            event.attempts += 1
-            try:
-                _send(event)
-            except Exception as error:  # noqa: BLE001 - any failure means "try again later"
-                backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
-                event.next_attempt_at = utcnow() + dt.timedelta(seconds=backoff)
-                event.last_error = f"{type(error).__name__}: {error}"[:2000]
-                log.warning("notification %s on %s failed: %s", event.event_id, event.channel, error)
-                continue
-            event.delivered_at = utcnow()
-            delivered += 1
+            session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(delivered_at=utcnow()))
+        delivered += 1
     return delivered

@@ -22,6 +22,7 @@ from jobs.analyses import Order
 from jobs.errors import (
     IdempotentParameterMismatch,
     InvalidParameter,
+    InvalidS3Object,
     LimitExceeded,
     ResourceNotFound,
     VideoTooLarge,
@@ -61,6 +62,10 @@ def video_ref(request: dict) -> VideoRef:
     s3 = (request.get("Video") or {}).get("S3Object")
     if not s3 or not s3.get("Bucket") or not s3.get("Name"):
         raise InvalidParameter("Video.S3Object must name a Bucket and a Name.")
+    for member in ("Bucket", "Name", "Version"):
+        value = s3.get(member) or ""
+        if "\x00" in value or value.encode("utf-8", "surrogatepass") != value.encode("utf-8", "ignore"):
+            raise InvalidS3Object(f"Video.S3Object.{member} contains a NUL character or an unpaired surrogate.")
     return VideoRef(bucket=s3["Bucket"], name=s3["Name"], version=s3.get("Version"))
 
 
@@ -91,6 +96,11 @@ def start_job(session: Session, account: str, *, operation: str, request: dict,
         if existing:
             return existing
 
+    if request.get("NotificationChannel") and not settings.sns_endpoint_url:
+        # Accepting it and sending nothing would leave the caller waiting on a topic for ever.
+        raise InvalidParameter("NotificationChannel needs an SNS endpoint, and this server has none "
+                               "(FRAMEWISE_SNS_ENDPOINT_URL). Leave it out: completion notices are published "
+                               "on the server's Redis channel and stream, or poll the Get operation.")
     ref = video_ref(request)
     info = head(ref)
     if info.size_bytes > settings.max_video_bytes:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Signs NextToken cursors; generated per process when unset (tokens then die with it).
     secret_key: str = Field(default_factory=lambda: os.urandom(32).hex())
     region: str = "us-east-1"
+    # Set by `framewise standalone` on its children, echoed by /healthz: its readiness check
+    # then knows it reached its own web, not another process on the port.
+    instance: str | None = None
 
     # --- storage ------------------------------------------------------------------------
     bucket_root: Path | None = Field(None, description="Local buckets: <root>/<Bucket>/<Name>.")
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
     notify_stream: str = "framewise:jobs:stream"
     notify_stream_maxlen: int = 100_000
     sns_endpoint_url: str | None = None
+    sns_access_key_id: str | None = None  # unset: boto3's own chain (environment, profile, instance role)
+    sns_secret_access_key: str | None = None
+    sns_region: str | None = None
 
     # --- analysis ----------------------------------------------------------------------
     sample_fps: float = Field(2.0, gt=0, le=60)
@@ -63,6 +69,13 @@ class Settings(BaseSettings):
     label_classifier: str = Field("efficientnet-lite3-imagenet",
                                   pattern="^(efficientnet-lite3-imagenet|mobilenet-v2-imagenet)$")
     cpu_threads: int = Field(1, ge=0, description="CPU threads per worker process for models; 0 = one per core.")
+    # From S3, a chunk decodes its span in place by range requests (no copy of the whole video on
+    # each host); off, each host downloads the video once into its cache and reads it from disk.
+    chunk_range_reads: bool = True
+    video_cache_gb: float = Field(50.0, gt=0, description="Bound on each host's cache of downloaded videos; "
+                                                           "least recently used are evicted beyond it.")
+    max_request_bytes: int = Field(8 * 1024**2, ge=1024, description="Largest request body (DetectLabels' 5 MB "
+                                                                      "image is 6.7 MB in base64).")
     image_timeout_seconds: float = Field(30.0, gt=0, description="How long an image call waits for a worker.")
 
     # --- Rekognition limits ----------------------------------------------------------------
@@ -78,6 +91,8 @@ class Settings(BaseSettings):
     task_time_limit: int = 660
     max_chunk_attempts: int = 3
     stale_job_minutes: float = 30
+    # A waiting job or chunk whose queue is empty this long has lost its message: re-send it.
+    resend_after_seconds: float = Field(30, ge=0)
 
     @field_validator("decoder")
     @classmethod
@@ -127,6 +142,10 @@ class Settings(BaseSettings):
         if self.broker_url.startswith(("redis://", "rediss://")):
             return self.broker_url
         return None
+
+    @property
+    def video_cache_max_bytes(self) -> int:
+        return int(self.video_cache_gb * 1024**3)
 
     @property
     def video_cache_dir(self) -> Path:

@@ -8,33 +8,52 @@ from __future__ import annotations
 import functools
 import logging
 
-from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import ChannelError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from jobs import images, lifecycle, notify
-from jobs.celery_app import app
+from jobs.celery_app import GPU_QUEUE, IO_QUEUE, app
 from jobs.records import Phase
 from jobs.settings import get_settings
+from jobs.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
-# Failures worth another try: lost connections, a full disk that may clear, a timed-out decode.
-TRANSIENT = (ConnectionError, TimeoutError, OSError, SoftTimeLimitExceeded)
+# Outages are retried with backoff for about five minutes (1+2+4+…+60 s over ten tries) before
+# the job fails; a chunk's own attempt counter (in the database) bounds lost workers and time-outs.
+RETRIES = 10
 
 
 def enqueue_after_commit(session: Session, task, *args) -> None:
-    """Send a task only once the rows it reads are committed (never for a rolled-back one)."""
-    event.listen(session, "after_commit", lambda _s: task.delay(*args), once=True)
+    """Send a task only once the rows it reads are committed (never for a rolled-back one).
+
+    A broker that is down does not undo the commit nor fail the call: the row is the record, and
+    the dispatcher's sweep sends what was never queued (jobs.lifecycle.find_stalled)."""
+    def send(_session) -> None:
+        try:
+            # One quick try: the caller is waiting, and the sweep is the retry.
+            task.apply_async(args, retry_policy={"max_retries": 1, "interval_start": 0.2})
+        except Exception as error:  # noqa: BLE001 - kombu/redis raise many kinds when the broker is down
+            log.warning("could not queue %s%s now (the dispatcher will): %s", task.name, args, error)
+
+    event.listen(session, "after_commit", send, once=True)
 
 
 def _give_up(job_id: str, error: Exception) -> None:
-    lifecycle.finish(job_id, Phase.FAILED, f"Internal error while analysing the video: "
-                                           f"{type(error).__name__}: {error}")
+    """End the job FAILED. The user reads StatusMessage: it says what happened in their terms
+    and never carries our exception text (hosts, SQL, paths); the log has the details."""
+    log.error("job %s failed: %s: %s", job_id, type(error).__name__, error)
+    if isinstance(error, TRANSIENT):
+        message = ("A service the analysis depends on (database, storage or queue) stayed unavailable; "
+                   "start the job again later.")
+    else:
+        message = "Internal error while analysing the video; start the job again, or report it if it recurs."
+    lifecycle.finish(job_id, Phase.FAILED, message)
     dispatch_notifications.delay()
 
 
-@app.task(name="framewise.plan_job", bind=True, max_retries=5)
+@app.task(name="framewise.plan_job", bind=True, max_retries=RETRIES)
 def plan_job(self, job_id: str) -> None:
     try:
         plan = lifecycle.plan(job_id)
@@ -53,7 +72,7 @@ def plan_job(self, job_id: str) -> None:
         analyze_chunk.delay(job_id, index)
 
 
-@app.task(name="framewise.analyze_chunk", bind=True, max_retries=5)
+@app.task(name="framewise.analyze_chunk", bind=True, max_retries=RETRIES)
 def analyze_chunk(self, job_id: str, index: int) -> None:
     try:
         outcome = lifecycle.analyze(job_id, index)
@@ -74,7 +93,7 @@ def analyze_chunk(self, job_id: str, index: int) -> None:
         dispatch_notifications.delay()  # the job may have ended here (failed or cancelled)
 
 
-@app.task(name="framewise.finalize_job", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+@app.task(name="framewise.finalize_job", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=RETRIES)
 def finalize_job(job_id: str) -> None:
     lifecycle.finalize(job_id)
     dispatch_notifications.delay()
@@ -88,7 +107,7 @@ def dispatch_notifications() -> int:
 @app.task(name="framewise.recover_stalled")
 def recover_stalled() -> None:
     """Re-send work nothing holds any more, forget expired jobs, and flush the outbox."""
-    stalled = lifecycle.find_stalled()
+    stalled = lifecycle.find_stalled(liveness=_liveness())
     for job_id in stalled.plan:
         plan_job.delay(job_id)
     for job_id, index in stalled.chunks:
@@ -97,6 +116,27 @@ def recover_stalled() -> None:
         finalize_job.delay(job_id)
     lifecycle.purge_expired()
     notify.deliver_pending()
+
+
+def _queue_empty(name: str) -> bool:
+    with app.connection_for_read() as connection:
+        try:
+            _name, count, _consumers = connection.default_channel.queue_declare(queue=name, passive=True)
+        except ChannelError:  # never declared: nothing was ever sent to it
+            return True
+    return count == 0
+
+
+def _liveness() -> lifecycle.Liveness:
+    from jobs import heartbeat
+
+    idle = frozenset(name for name in (GPU_QUEUE, IO_QUEUE) if _queue_empty(name))
+    try:
+        beats = heartbeat.seen()
+    except Exception as error:  # noqa: BLE001 - without beats the sweep judges by time alone
+        log.warning("cannot read worker heartbeats: %s", error)
+        beats = {}
+    return lifecycle.Liveness(idle, beats)
 
 
 @functools.cache

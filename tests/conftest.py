@@ -24,10 +24,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO.parent / "shared" / "media"
 
 
+def media_required() -> bool:
+    """In CI the media is always there (.ci/run says so): its absence is a failure, not a skip."""
+    return os.environ.get("FRAMEWISE_REQUIRE_MEDIA", "").lower() in ("1", "true", "yes") \
+        or os.environ.get("CI", "").lower() in ("1", "true")
+
+
 def media(relative: str) -> Path:
-    """A file from the shared real-media folder, or skip when this clone has none."""
+    """A file from the shared real-media folder, or skip when this clone has none (fail in CI)."""
     path = SHARED_MEDIA / relative
     if not path.exists():
+        if media_required():
+            pytest.fail(f"real test media missing: {path} (CI always has {SHARED_MEDIA})")
         pytest.skip(f"real test media not present ({SHARED_MEDIA} is absent in this clone)")
     return path
 
@@ -126,13 +134,14 @@ def redis_server(tmp_path_factory) -> str:
 
 def clear_caches() -> None:
     """Forget what was read from the environment (settings, engine, clients) in this process."""
-    from jobs import database, notify, settings, storage
+    from jobs import database, heartbeat, notify, settings, storage
 
     settings.get_settings.cache_clear()
     database.get_engine.cache_clear()
     database._session_factory.cache_clear()
     notify._redis.cache_clear()
     notify._sns.cache_clear()
+    heartbeat._redis.cache_clear()
     storage._s3_client.cache_clear()
 
 

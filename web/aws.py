@@ -13,11 +13,12 @@ import uuid
 from flask import Blueprint, Response, g, request
 
 from jobs.database import new_session
-from jobs.errors import InvalidParameter, ServiceError
+from jobs.errors import InvalidParameter, ServiceError, ServiceUnavailable
 from jobs.operations import handlers
 from jobs.settings import get_settings
+from jobs.transient import TRANSIENT
 from web import validation
-from web.sigv4 import SignatureError, verify
+from web.sigv4 import SignatureError, check_body, check_headers
 
 log = logging.getLogger(__name__)
 bp = Blueprint("aws", __name__)
@@ -53,6 +54,46 @@ def _check_semantics(operation: str, params: dict) -> None:
         params.pop("NextToken")
 
 
+def _read_body(limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` bytes (read no further than that)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = request.stream.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")  # Python's json would take NaN and Infinity
+
+
+def _unstorable_string(params: dict) -> str | None:
+    """The path of the first string no database column or S3 key can hold (NUL, a lone
+    surrogate that `\\ud800` in JSON makes), or None. Iterative: the JSON may be ~1000 deep."""
+    stack = [("", params)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not _utf8(value):
+                return path or "a value"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                key_path = f"{path}.{key}" if path else key
+                if "\x00" in key or not _utf8(key):
+                    return key_path.encode("utf-8", "backslashreplace").decode()
+                stack.append((key_path, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @bp.post("/")
 def dispatch() -> Response:
     g.request_id = str(uuid.uuid4())
@@ -60,11 +101,16 @@ def dispatch() -> Response:
     if not target.startswith(TARGET_PREFIX):
         return error_response("UnknownOperationException", "Missing or unknown X-Amz-Target header.")
     operation = target[len(TARGET_PREFIX):]
-    body = request.get_data(cache=True)
-
+    settings = get_settings()
     try:
-        account = verify(method="POST", url=request.url, headers=dict(request.headers), body=body,
-                         secrets=get_settings().credential_map)
+        # The key, date and header shape are checked before a byte of the body is read, and the
+        # body's size before it is buffered: an anonymous 300 MB POST costs us nothing.
+        claimed = check_headers(dict(request.headers), settings.credential_map)
+        body = _read_body(settings.max_request_bytes)
+        if body is None:
+            return error_response("SerializationException",
+                                  f"The request body is larger than {settings.max_request_bytes} bytes.", status=413)
+        account = check_body(claimed, method="POST", url=request.url, body=body)
     except SignatureError as error:
         return error_response(error.code, error.message, status=403 if "Missing" in error.code else 400)
 
@@ -74,11 +120,17 @@ def dispatch() -> Response:
         return error_response("UnknownOperationException",
                               f"The operation {operation} is not supported by this Framewise server.")
     try:
-        params = json.loads(body or b"{}")
+        params = json.loads(body or b"{}", parse_constant=_no_constant)
         if not isinstance(params, dict):
             raise TypeError("the body is not a JSON object")
     except (ValueError, TypeError) as error:
         return error_response("SerializationException", f"The request body is not valid JSON: {error}")
+    except RecursionError:
+        return error_response("SerializationException", "The request body is nested too deeply.")
+    bad = _unstorable_string(params)
+    if bad is not None:
+        code = "InvalidS3ObjectException" if ".S3Object." in f".{bad}." else "InvalidParameterException"
+        return error_response(code, f"{bad} contains a NUL character or an unpaired surrogate.")
 
     problems = validation.validate(model, params)
     if problems:
@@ -92,6 +144,10 @@ def dispatch() -> Response:
     except ServiceError as error:
         session.rollback()
         return error_response(error.code, error.message, status=error.http_status)
+    except TRANSIENT as error:  # PostgreSQL restarting, storage 5xx, broker down: retryable
+        session.rollback()
+        log.warning("%s: a dependency is unavailable (request %s): %s", operation, g.request_id, error)
+        return error_response(ServiceUnavailable.code, ServiceUnavailable.default_message, status=503)
     except Exception:  # never an HTML page: answer in the error shape, retryable
         session.rollback()
         log.exception("%s failed (request %s)", operation, g.request_id)

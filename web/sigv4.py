@@ -6,8 +6,10 @@ the secret we hold for its access key id, and compare. The access key id names t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -26,9 +28,22 @@ class SignatureError(Exception):
         self.message = message
 
 
-def verify(*, method: str, url: str, headers: dict[str, str], body: bytes,
-           secrets: dict[str, str], service: str = "rekognition") -> str:
-    """Return the caller's access key id, or raise SignatureError."""
+@dataclass(frozen=True)
+class Claimed:
+    """What the Authorization header claims, checked as far as it can be without the body."""
+
+    akid: str
+    secret: str
+    region: str
+    amz_date: str
+    signed_names: list[str]
+    signature: str
+    headers: dict[str, str]  # lower-cased
+
+
+def check_headers(headers: dict[str, str], secrets: dict[str, str], service: str = "rekognition") -> Claimed:
+    """Everything SigV4 checks before the body is read: a caller without a known key, a fresh
+    date and a well-formed header never gets its body read (nor its size buffered)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     authorization = lowered.get("authorization")
     if not authorization:
@@ -56,13 +71,31 @@ def verify(*, method: str, url: str, headers: dict[str, str], body: bytes,
     missing = [name for name in signed_names if name not in lowered]
     if missing:
         raise SignatureError("InvalidSignatureException", f"Signed header(s) missing: {', '.join(missing)}")
+    return Claimed(akid, secret, match["region"], amz_date, signed_names, match["signature"], lowered)
+
+
+def check_body(claimed: Claimed, *, method: str, url: str, body: bytes, service: str = "rekognition") -> str:
+    """Check the signature over the body; return the caller's access key id."""
+    # The signature covers x-amz-content-sha256 when the client sends it, not the body itself:
+    # an UNSIGNED-PAYLOAD or stale hash would let any body ride on a valid signature.
+    stated = claimed.headers.get("x-amz-content-sha256")
+    if stated is not None and not hmac.compare_digest(stated.lower(), hashlib.sha256(body).hexdigest()):
+        raise SignatureError("InvalidSignatureException",
+                             "The x-amz-content-sha256 header does not match the SHA-256 of the request body.")
     request = AWSRequest(method=method, url=url, data=body,
-                         headers={name: lowered[name] for name in signed_names})
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(akid, secret, lowered.get("x-amz-security-token")), service, match["region"])
+                         headers={name: claimed.headers[name] for name in claimed.signed_names})
+    request.context["timestamp"] = claimed.amz_date
+    signer = SigV4Auth(Credentials(claimed.akid, claimed.secret, claimed.headers.get("x-amz-security-token")),
+                       service, claimed.region)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
-    if not hmac.compare_digest(expected, match["signature"]):
+    if not hmac.compare_digest(expected, claimed.signature):
         raise SignatureError("InvalidSignatureException",
                              "The request signature we calculated does not match the signature you provided.")
-    return akid
+    return claimed.akid
+
+
+def verify(*, method: str, url: str, headers: dict[str, str], body: bytes,
+           secrets: dict[str, str], service: str = "rekognition") -> str:
+    """Return the caller's access key id, or raise SignatureError."""
+    return check_body(check_headers(headers, secrets, service), method=method, url=url, body=body, service=service)

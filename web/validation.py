@@ -44,6 +44,9 @@ def _constraints(value, shape: Shape, path: str, errors: list[str]) -> None:
         return
     if isinstance(shape, MapShape) or shape.type_name == "blob":
         return  # blobs arrive base64-encoded; their decoded size is the image path's to check
+    if shape.type_name in ("integer", "long", "float", "double") and isinstance(value, bool):
+        errors.append(f"{path} must be a number, not {str(value).lower()}")  # bool is an int to Python
+        return
     enum = getattr(shape, "enum", None)
     if enum and value not in enum:
         errors.append(f"{path} must be one of {', '.join(enum)}")

@@ -129,6 +129,8 @@ def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
         "FRAMEWISE_S3_ACCESS_KEY_ID": "testing",
         "FRAMEWISE_S3_SECRET_ACCESS_KEY": "testing",
         "FRAMEWISE_SNS_ENDPOINT_URL": s3_url,
+        "FRAMEWISE_SNS_ACCESS_KEY_ID": "testing",
+        "FRAMEWISE_SNS_SECRET_ACCESS_KEY": "testing",
         "FRAMEWISE_CREDENTIALS": f"{TENANT_A[0]}:{TENANT_A[1]},{TENANT_B[0]}:{TENANT_B[1]}",
         "FRAMEWISE_SECRET_KEY": secrets.token_hex(32),
         "FRAMEWISE_CHUNK_SECONDS": "10",
