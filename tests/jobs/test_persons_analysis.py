@@ -58,3 +58,16 @@ def test_basketball_players_keep_their_indexes(framewise_env):
     faces = [i["Person"]["Face"] for i in items if "Face" in i["Person"]]
     for face in faces:
         assert {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"} <= set(face)
+
+
+def test_a_visible_face_is_the_persons_face(framewise_env):
+    items = get("persons", run_job(framewise_env, "faces/videoretalking_face2.mp4", {"persons": {}},
+                                   SampleFps=2.0))["Persons"]
+    assert {i["Person"]["Index"] for i in items} == {0}, "one person talking to the camera"
+    with_face = [i["Person"] for i in items if "Face" in i["Person"]]
+    assert len(with_face) >= 0.8 * len(items)
+    for person in with_face:
+        face, body = person["Face"], person["BoundingBox"]
+        assert {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"} <= set(face)
+        centre = face["BoundingBox"]["Left"] + face["BoundingBox"]["Width"] / 2
+        assert body["Left"] <= centre <= body["Left"] + body["Width"]
