@@ -38,7 +38,7 @@ def test_one_index_per_person_across_chunk_edges(framewise_env):
 
 
 def test_basketball_players_keep_their_indexes(framewise_env):
-    job_id = run_job(framewise_env, BASKETBALL, {"persons": {}}, SampleFps=10.0)
+    job_id = run_job(framewise_env, BASKETBALL, {"persons": {}})  # at the default 10 a second
     items = get("persons", job_id)["Persons"]
     seen = Counter(i["Person"]["Index"] for i in items)
     long_tracks = [index for index, count in seen.items() if count >= 10]
