@@ -153,7 +153,7 @@ class SegmentDetection(Analysis):
         try:
             with open_local(ref, get_settings().video_cache_dir / job.id) as path:
                 return audio_metadata(path)
-        except Exception:  # noqa: BLE001 - audio is a description; the segments stand without it
+        except Exception:
             log.warning("could not read the audio streams of job %s", job.id, exc_info=True)
             return []
 

@@ -2,6 +2,8 @@
 chunk edges, technical cues, and the Get answer's list-shaped metadata."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ def test_shots_are_within_one_frame_of_the_cuts_with_timecodes(framewise_env):
     for start, seconds in zip(starts, CUT_SECONDS, strict=True):
         assert abs(start - seconds * FPS) <= 1, (starts, CUT_SECONDS)
     assert shots[0]["StartFrameNumber"] == 0 and shots[-1]["EndFrameNumber"] == 249
-    for shot, following in zip(shots, shots[1:]):
+    for shot, following in itertools.pairwise(shots):
         assert shot["EndFrameNumber"] == following["StartFrameNumber"] - 1, "shots tile the video"
     first_cut = shots[1]
     frame = first_cut["StartFrameNumber"]

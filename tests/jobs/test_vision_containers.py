@@ -3,6 +3,8 @@ containers/ analyses with monotonic timestamps (HEVC, VP9/WebM, MJPEG and XviD A
 variable frame rate, two video streams); a cut-off file fails with a clear StatusMessage."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from jobs.database import session_scope
@@ -30,8 +32,8 @@ def test_odd_containers_analyse_or_fail_clearly(framewise_env, clip):
     segments = get("segments", job_id)
     shots = [s for s in segments["Segments"] if s["Type"] == "SHOT"]
     assert shots[0]["StartFrameNumber"] == 0
-    assert all(a["EndFrameNumber"] + 1 == b["StartFrameNumber"] for a, b in zip(shots, shots[1:]))
-    assert all(a["StartTimestampMillis"] < b["StartTimestampMillis"] for a, b in zip(shots, shots[1:]))
+    assert all(a["EndFrameNumber"] + 1 == b["StartFrameNumber"] for a, b in itertools.pairwise(shots))
+    assert all(a["StartTimestampMillis"] < b["StartTimestampMillis"] for a, b in itertools.pairwise(shots))
     assert shots[-1]["EndTimestampMillis"] <= duration
     with session_scope() as session:
         decodes = [c.decodes for c in session.query(Chunk).filter(Chunk.job_id == job_id)]
