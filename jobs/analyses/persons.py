@@ -80,6 +80,8 @@ class PersonTracking(Analysis):
         out = []
         for image, timestamp, boxes, faces in zip(frames.images, frames.timestamps_millis, infer(DETECTOR, frames),
                                                   infer(FACES, frames), strict=True):
+            if timestamp >= state.end_millis:
+                continue  # a frame a hair before the edge, rounded onto it: the next chunk has it
             people = [box for box in boxes if box.name == "person"]
             vectors = [e.vector for e in embedder.embed_boxes(image, [p.box for p in people])]
             tracked = state.tracker.update(people, timestamp, vectors)

@@ -47,6 +47,7 @@ def _unpack(packed: dict) -> np.ndarray:
 class ChunkState:
     meter: SignalMeter
     start_millis: int
+    end_millis: int
     timestamps: list[int] = field(default_factory=list)
     first: np.ndarray | None = None
     last: np.ndarray | None = None
@@ -106,10 +107,12 @@ class SegmentDetection(Analysis):
     def start_chunk(self, options: dict, start_millis: int, end_millis: int) -> ChunkState:
         threshold = SegmentFilters.from_request(options.get("Filters")).max_pixel_threshold
         # Frame numbers are given at finalize; the first frame's difference is measured there too.
-        return ChunkState(SignalMeter(0, max_pixel_threshold=threshold), start_millis)
+        return ChunkState(SignalMeter(0, max_pixel_threshold=threshold), start_millis, end_millis)
 
     def rows(self, frames: Frames, infer, options: dict, state: ChunkState) -> list[Row]:
         for image, timestamp in zip(frames.images, frames.timestamps_millis, strict=True):
+            if timestamp >= state.end_millis:
+                continue  # a frame a hair before the edge, rounded onto it: the next chunk measures it
             small = downscale(image)
             state.meter.add(small)
             state.timestamps.append(timestamp)
