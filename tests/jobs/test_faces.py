@@ -1,0 +1,203 @@
+"""Faces on the worker and in the database: DetectFaces, CompareFaces, collections (IndexFaces'
+and SearchFacesByImage's two halves), face detection and face search jobs in this process, all
+with the real models, real photos and a real PostgreSQL with pgvector."""
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+
+from jobs import errors, face_collections, images
+from jobs.engine import Inference
+from tests.conftest import media
+
+ACCOUNT = "AKIDUNIT000000000001"
+OTHER = "AKIDUNIT000000000002"
+LIN, ALEX = "lin-manuel-miranda.png", "alex-lacamoire.png"
+
+
+@pytest.fixture(scope="module")
+def inference(models_dir) -> Inference:
+    return Inference(models_dir, "cpu")
+
+
+def _image(name: str) -> dict:
+    return {"bytes": base64.b64encode(media(f"faces/{name}").read_bytes()).decode()}
+
+
+def _run(name: str, params: dict, inputs: dict, inference) -> dict:
+    reply = images.run(name, params, inputs, inference)
+    if "error" in reply:
+        raise errors.by_code(reply["error"]["code"])(reply["error"]["message"])
+    return reply["body"]
+
+
+def _vectors(name: str, inference) -> dict:
+    return _run(face_collections.FACE_VECTORS, {}, {"Image": _image(name)}, inference)
+
+
+# ---------------------------------------------------------------------------------------------
+# image operations on the worker
+
+
+def test_detect_faces_finds_both_people_with_default_members(inference):
+    faces = _run("DetectFaces", {}, {"Image": _image("two_people.jpg")}, inference)["FaceDetails"]
+    assert len(faces) == 2
+    for face in faces:
+        assert set(face) == {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"}
+        assert [mark["Type"] for mark in face["Landmarks"]] == ["eyeLeft", "eyeRight", "nose", "mouthLeft",
+                                                                 "mouthRight"]
+        assert face["Confidence"] > 80
+    assert faces[0]["BoundingBox"]["Width"] * faces[0]["BoundingBox"]["Height"] >= \
+        faces[1]["BoundingBox"]["Width"] * faces[1]["BoundingBox"]["Height"], "largest first"
+
+
+def test_detect_faces_all_adds_only_what_a_model_produces(inference):
+    (face,) = _run("DetectFaces", {"Attributes": ["ALL"]}, {"Image": _image("obama.jpg")}, inference)["FaceDetails"]
+    assert {"AgeRange", "Gender", "Emotions"} <= set(face)
+    assert not {"Smile", "EyesOpen", "MouthOpen", "Beard", "Eyeglasses", "FaceOccluded"} & set(face)
+    assert face["Gender"]["Value"] == "Male"
+    assert sum(e["Confidence"] for e in face["Emotions"]) == pytest.approx(100, abs=0.5)
+
+
+def test_compare_faces_matches_obama_not_biden(inference):
+    same = _run("CompareFaces", {}, {"SourceImage": _image("obama.jpg"), "TargetImage": _image("obama2.jpg")},
+                inference)
+    assert len(same["FaceMatches"]) == 1 and same["FaceMatches"][0]["Similarity"] >= 90
+    assert same["UnmatchedFaces"] == [] and same["SourceImageFace"]["Confidence"] > 80
+    other = _run("CompareFaces", {}, {"SourceImage": _image("obama.jpg"), "TargetImage": _image("biden.jpg")},
+                 inference)
+    assert other["FaceMatches"] == [] and len(other["UnmatchedFaces"]) == 1
+    # In a photo of both, only the left face (Obama) matches.
+    both = _run("CompareFaces", {}, {"SourceImage": _image("obama2.jpg"), "TargetImage": _image("two_people.jpg")},
+                inference)
+    assert len(both["FaceMatches"]) == 1 and len(both["UnmatchedFaces"]) == 1
+    assert both["FaceMatches"][0]["Face"]["BoundingBox"]["Left"] < both["UnmatchedFaces"][0]["BoundingBox"]["Left"]
+
+
+def test_no_face_and_corrupt_images_are_rekognition_errors(inference):
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.coffee()).save(buffer, format="PNG")
+    coffee = {"bytes": base64.b64encode(buffer.getvalue()).decode()}
+    reply = images.run("CompareFaces", {}, {"SourceImage": coffee, "TargetImage": _image("obama.jpg")}, inference)
+    assert reply["error"]["code"] == "InvalidParameterException" and "no faces" in reply["error"]["message"]
+    assert _run("DetectFaces", {}, {"Image": coffee}, inference) == {"FaceDetails": []}
+    corrupt = {"bytes": base64.b64encode(media("faces/obama.jpg").read_bytes()[:300]).decode()}
+    reply = images.run("DetectFaces", {}, {"Image": corrupt}, inference)
+    assert reply["error"]["code"] == "InvalidImageFormatException"
+
+
+# ---------------------------------------------------------------------------------------------
+# collections in PostgreSQL
+
+
+def _collection(session, account=ACCOUNT) -> str:
+    collection_id = f"people-{secrets.token_hex(3)}"
+    face_collections.create_collection(session, account, {"CollectionId": collection_id})
+    return collection_id
+
+
+def _index(session, collection_id: str, name: str, inference, account=ACCOUNT, **params) -> dict:
+    collection = face_collections.find_collection(session, account, collection_id)
+    return face_collections.store_faces(session, collection, _vectors(name, inference),
+                                        {"ExternalImageId": name.split(".")[0], **params})
+
+
+def test_collection_lifecycle_and_tenants(session):
+    collection_id = _collection(session)
+    with pytest.raises(errors.ResourceAlreadyExists):
+        face_collections.create_collection(session, ACCOUNT, {"CollectionId": collection_id})
+    described = face_collections.describe_collection(session, ACCOUNT, {"CollectionId": collection_id})
+    assert described["FaceCount"] == 0 and described["FaceModelVersion"] == "yunet-2023mar-int8bq,sface-2021dec-int8bq"
+    assert described["CollectionARN"].endswith(f":{ACCOUNT}:collection/{collection_id}")
+    with pytest.raises(errors.ResourceNotFound):
+        face_collections.describe_collection(session, OTHER, {"CollectionId": collection_id})
+    face_collections.create_collection(session, OTHER, {"CollectionId": collection_id})  # its own namespace
+    listed = face_collections.list_collections(session, ACCOUNT, {})
+    assert collection_id in listed["CollectionIds"] and len(listed["FaceModelVersions"]) == len(listed["CollectionIds"])
+    face_collections.delete_collection(session, ACCOUNT, {"CollectionId": collection_id})
+    with pytest.raises(errors.ResourceNotFound):
+        face_collections.describe_collection(session, ACCOUNT, {"CollectionId": collection_id})
+    assert face_collections.describe_collection(session, OTHER, {"CollectionId": collection_id})["FaceCount"] == 0
+
+
+def test_list_collections_pages(session):
+    ids = sorted(_collection(session, account=OTHER) for _ in range(3))
+    seen, token = [], None
+    while True:
+        page = face_collections.list_collections(session, OTHER, {"MaxResults": 2, **({"NextToken": token} if token else {})})
+        seen += page["CollectionIds"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert [c for c in seen if c in ids] == ids and len(seen) == len(set(seen))
+
+
+def test_index_search_list_delete_faces(session, inference):
+    collection_id = _collection(session)
+    lin = _index(session, collection_id, LIN, inference)
+    alex = _index(session, collection_id, ALEX, inference)
+    assert len(lin["FaceRecords"]) == 1 and lin["UnindexedFaces"] == []
+    lin_face = lin["FaceRecords"][0]["Face"]
+    assert lin_face["ExternalImageId"] == "lin-manuel-miranda"
+    assert lin_face["IndexFacesModelVersion"] == lin["FaceModelVersion"]
+    collection = face_collections.find_collection(session, ACCOUNT, collection_id)
+
+    # SearchFacesByImage: another photo of a person finds only that person.
+    two = _index(session, collection_id, "obama.jpg", inference)
+    found = face_collections.search_image_faces(session, collection, _vectors("obama2.jpg", inference), {})
+    assert [m["Face"]["ExternalImageId"] for m in found["FaceMatches"]] == ["obama"]
+    assert found["FaceMatches"][0]["Similarity"] >= 90
+    assert face_collections.search_image_faces(session, collection, _vectors("biden.jpg", inference),
+                                               {})["FaceMatches"] == []
+    # SearchFaces by FaceId: never itself; Lin is not Alex.
+    by_id = face_collections.search_faces(session, ACCOUNT, {"CollectionId": collection_id,
+                                                             "FaceId": lin_face["FaceId"]})
+    assert by_id["SearchedFaceId"] == lin_face["FaceId"] and by_id["FaceMatches"] == []
+    low = face_collections.search_faces(session, ACCOUNT, {"CollectionId": collection_id, "FaceId": lin_face["FaceId"],
+                                                           "FaceMatchThreshold": 0})
+    assert {m["Face"]["FaceId"] for m in low["FaceMatches"]} == {alex["FaceRecords"][0]["Face"]["FaceId"],
+                                                                 two["FaceRecords"][0]["Face"]["FaceId"]}
+    assert [m["Similarity"] for m in low["FaceMatches"]] == sorted((m["Similarity"] for m in low["FaceMatches"]),
+                                                                   reverse=True)
+    with pytest.raises(errors.InvalidParameter, match="no faces"):
+        face_collections.search_image_faces(session, collection, {"Width": 10, "Height": 10, "Faces": []}, {})
+
+    listed = face_collections.list_faces(session, ACCOUNT, {"CollectionId": collection_id, "MaxResults": 2})
+    assert len(listed["Faces"]) == 2 and listed["NextToken"]
+    rest = face_collections.list_faces(session, ACCOUNT, {"CollectionId": collection_id,
+                                                          "NextToken": listed["NextToken"]})
+    assert len(rest["Faces"]) == 1 and "NextToken" not in rest
+    deleted = face_collections.delete_faces(session, ACCOUNT, {"CollectionId": collection_id,
+                                                              "FaceIds": [lin_face["FaceId"], "0" * 8 + "-0000-0000-0000-" + "0" * 12]})
+    assert deleted["DeletedFaces"] == [lin_face["FaceId"]]
+    assert deleted["UnsuccessfulFaceDeletions"][0]["Reasons"] == ["FACE_NOT_FOUND"]
+    assert face_collections.describe_collection(session, ACCOUNT, {"CollectionId": collection_id})["FaceCount"] == 2
+    with pytest.raises(errors.ResourceNotFound):
+        face_collections.list_faces(session, OTHER, {"CollectionId": collection_id})
+
+
+def test_index_faces_max_faces_and_quality_filter(session, inference):
+    collection_id = _collection(session)
+    result = _index(session, collection_id, "two_people.jpg", inference, MaxFaces=1)
+    assert len(result["FaceRecords"]) == 1
+    assert [u["Reasons"] for u in result["UnindexedFaces"]] == [["EXCEEDS_MAX_FACES"]]
+    found = _vectors("two_people.jpg", inference)
+    tiny = {**found, "Height": 40}  # the same faces as if the image were 40 pixels high
+    result = face_collections.store_faces(session, face_collections.find_collection(session, ACCOUNT, collection_id),
+                                          tiny, {"QualityFilter": "HIGH"})
+    assert result["FaceRecords"] == [] and all("SMALL_BOUNDING_BOX" in u["Reasons"] for u in result["UnindexedFaces"])
+
+
+def test_a_collection_of_another_face_model_is_refused(session):
+    collection_id = _collection(session)
+    collection = face_collections.find_collection(session, ACCOUNT, collection_id)
+    collection.face_model_version = "some-older-model"
+    with pytest.raises(errors.InvalidParameter, match="face model"):
+        face_collections.check_model(collection)
