@@ -5,8 +5,8 @@ tracker (models/face_tracking.py) gives each a local track index. Every face sig
 as an internal row (aggregate FACES), and at the chunk's end one summary row (aggregate TRACKS)
 holds its tracks' boxes and mean identity vectors.
 
-At finalize: the chunks' tracks are stitched into video-wide persons (models/track_stitching.py,
-indexes in order of first appearance), each person gets one vector (the mean of all its faces'
+At finalize: the chunks' tracks are stitched into video-wide persons by identity
+(models/face_tracking.py, indexes in order of first appearance), each person gets one vector (the mean of all its faces'
 unit vectors), and the analysis searches that vector once and writes one result row per
 sighting. Internal rows are never returned: Get reads only aggregate TIMESTAMPS.
 """
@@ -79,7 +79,8 @@ class Person:
 
 def persons(session: Session, job: Job, analysis: str) -> tuple[dict[tuple[int, int], int], dict[int, Person]]:
     """(chunk index, local track) -> person index, and each person's vector."""
-    from models.track_stitching import ChunkTracks, stitch
+    from models.face_tracking import stitch
+    from models.track_stitching import ChunkTracks
 
     summaries = session.execute(select(Result.chunk_index, Result.item).where(
         Result.job_id == job.id, Result.analysis == analysis, Result.aggregate == SUMMARY)

@@ -5,9 +5,10 @@ gap) works for faces as for bodies, with SFace vectors as the appearance. Two ch
 safe for face search, where one track is searched as one person:
 
 * an identity gate: a face whose vector is too far from a track's (cosine below GATE_COSINE,
-  which a different person's face reaches about 1 time in 10 on the calibration pairs and the
-  same person's almost never between nearby frames) never joins it, however well the boxes
-  overlap (a cut from one face to another in the same place);
+  which a different person's face reaches about 1 time in 50 on the calibration pairs; the same
+  person's faces half a second apart run 0.5-0.95) never joins it, however well the boxes
+  overlap (a cut from one face to another in the same place). A wrongly split track costs a
+  second search; a wrongly joined one would name a stranger;
 * every face starts a confirmed track at once (YuNet at its threshold is precise, and a face
   seen in one sampled frame is still a sighting to report).
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.track_stitching import ChunkTracks
 from models.tracking import Track, Tracker, TrackerConfig
 
-GATE_COSINE = 0.17  # impostor mean + 1.3 sd (models/face_similarity.py); same-person frames run 0.6-0.95
+GATE_COSINE = 0.25  # impostor mean + 2.1 sd (models/face_similarity.py)
 FACE_TRACKER = TrackerConfig(
     high_score=0.5, low_score=0.5, new_track_score=0.5,  # YuNet keeps only faces >= 0.6
     match_iou=0.2, lost_seconds=1.0, reid_seconds=10.0,
@@ -29,6 +31,9 @@ FACE_TRACKER = TrackerConfig(
 def _cosine(a, b) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+STITCH_COSINE = 0.4  # two chunks' tracks are one person only if their mean vectors are this close
+STITCH_EDGE_MS = 1500
 
 
 class FaceTracker(Tracker):
@@ -51,3 +56,43 @@ class FaceTracker(Tracker):
             if track.embedding is not None:
                 self.appearance_by_index[track.index] = track.embedding
         return track
+
+
+def stitch(chunks: list[ChunkTracks], min_cosine: float = STITCH_COSINE,
+           edge_ms: int = STITCH_EDGE_MS) -> dict[tuple[int, int], int]:
+    """(chunk position, local index) -> person index, joining the tracks of consecutive chunks.
+
+    Unlike bodies (models/track_stitching.py, which pairs by box overlap at the edge), faces
+    carry identity: a track ending near a chunk's end and one starting near the next chunk's
+    start are one person only when their mean vectors (`appearances`) agree, paired one to one
+    by cosine (Hungarian). Persons are numbered in order of first appearance."""
+    from scipy.optimize import linear_sum_assignment
+
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def root(key):
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for k in range(len(chunks) - 1):
+        before, after = chunks[k], chunks[k + 1]
+        ends = [i for i, (_, last) in before.spans().items() if last[0] >= before.end_ms - edge_ms]
+        starts = [i for i, (first, _) in after.spans().items() if first[0] <= after.start_ms + edge_ms]
+        cost = np.full((len(ends), len(starts)), 9.0)
+        for r, a in enumerate(ends):
+            for c, b in enumerate(starts):
+                cosine = _cosine(before.appearances[a], after.appearances[b])
+                if cosine >= min_cosine:
+                    cost[r, c] = 1.0 - cosine
+        if cost.size:
+            for r, c in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[r, c] < 9.0:
+                    parent[root((k + 1, starts[c]))] = root((k, ends[r]))
+    first_seen: dict[tuple[int, int], tuple] = {}
+    for k, chunk in enumerate(chunks):
+        for index, (first, _) in chunk.spans().items():
+            person = root((k, index))
+            first_seen[person] = min(first_seen.get(person, (first[0], k, index)), (first[0], k, index))
+    order = {person: n for n, person in enumerate(sorted(first_seen, key=first_seen.get))}
+    return {(k, index): order[root((k, index))] for k, chunk in enumerate(chunks) for index in chunk.spans()}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import secrets
+import shutil
 
 import pytest
 
-from jobs import errors, face_collections, images
+from jobs import errors, face_collections, images, lifecycle, services
+from jobs.database import session_scope
 from jobs.engine import Inference
 from tests.conftest import media
 
@@ -201,3 +203,95 @@ def test_a_collection_of_another_face_model_is_refused(session):
     collection.face_model_version = "some-older-model"
     with pytest.raises(errors.InvalidParameter, match="face model"):
         face_collections.check_model(collection)
+
+
+# ---------------------------------------------------------------------------------------------
+# video jobs in this process
+
+
+def _run_job(job_id: str) -> None:
+    """What the Celery tasks do, in order, in this process."""
+    plan = lifecycle.plan(job_id)
+    for index in plan.chunk_indexes:
+        lifecycle.analyze(job_id, index)
+    assert lifecycle.finalize(job_id)
+
+
+def _clip(framewise_env, name: str = "short_hamilton_clip.mp4") -> dict:
+    key = f"{secrets.token_hex(3)}-{name}"
+    shutil.copyfile(media(f"faces/{name}"), framewise_env.bucket_root / "unit" / key)
+    return {"S3Object": {"Bucket": "unit", "Name": key}}
+
+
+def _all(analysis: str, job_id: str, **kwargs) -> list[dict]:
+    from jobs import analyses
+
+    items, token = [], None
+    while True:
+        with session_scope() as session:
+            page = services.get_results(session, ACCOUNT, analysis, job_id, next_token=token, **kwargs)
+        assert page["JobStatus"] == "SUCCEEDED", page
+        items += page[analyses.get(analysis).items_key]
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+@pytest.fixture(scope="module")
+def hamilton_collection(framewise_env, models_dir) -> str:
+    """A committed collection holding Lin-Manuel Miranda's and Alex Lacamoire's reference photos."""
+    inference = Inference(models_dir, "cpu")
+    with session_scope() as session:
+        collection_id = _collection(session)
+        for name in (LIN, ALEX):
+            assert len(_index(session, collection_id, name, inference)["FaceRecords"]) == 1
+    return collection_id
+
+
+def test_face_detection_job_on_the_clip(framewise_env):
+    with session_scope() as session:
+        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": _clip(framewise_env), "FaceAttributes": "ALL"},
+                                             analysis="faces")["JobId"]
+    _run_job(job_id)
+    faces = _all("faces", job_id, max_results=7)
+    times = [item["Timestamp"] for item in faces]
+    assert times == sorted(times) and len({t for t in times if 4000 <= t < 8000}) == 8, "Lin on every frame there"
+    assert all({"AgeRange", "Gender", "Emotions", "Landmarks", "Pose", "Quality"} <= set(item["Face"]) for item in faces)
+
+
+def test_face_search_finds_each_person_and_never_confuses_them(framewise_env, hamilton_collection):
+    with session_scope() as session:
+        job_id = services.start_analysis_job(session, ACCOUNT, {"Video": _clip(framewise_env),
+                                                                "CollectionId": hamilton_collection},
+                                             analysis="face_search")["JobId"]
+        with pytest.raises(errors.ResourceNotFound):
+            services.start_analysis_job(session, ACCOUNT, {"Video": _clip(framewise_env), "CollectionId": "nope"},
+                                        analysis="face_search")
+        with pytest.raises(errors.ResourceNotFound):  # another tenant's collection is not there
+            services.start_analysis_job(session, OTHER, {"Video": _clip(framewise_env),
+                                                         "CollectionId": hamilton_collection}, analysis="face_search")
+    _run_job(job_id)
+    persons = _all("face_search", job_id)
+    who: dict[str, set[int]] = {}
+    for item in persons:
+        names = {m["Face"]["ExternalImageId"] for m in item["FaceMatches"]}
+        assert len(names) == 1, item["FaceMatches"]
+        who.setdefault(names.pop(), set()).add(item["Timestamp"])
+        assert all(m["Similarity"] >= 80 for m in item["FaceMatches"])
+    lin, alex = who.get("lin-manuel-miranda", set()), who.get("alex-lacamoire", set())
+    # As decoded: Lin on stage (right) and Alex at the piano (left) at 0-0.5 s, Alex in profile
+    # close-ups at 1-2.5 s, Lin's close-ups at 3-7 s, the audience (Obama among it) from 7.5 s.
+    assert {t for t in lin if 3000 <= t < 7500} and {t for t in alex if t < 1000}
+    assert not {t for t in lin if 1000 <= t < 3000 or t >= 7500}
+    assert not {t for t in alex if t >= 3000}
+    for item in persons:
+        if item["Timestamp"] < 1000:  # both on screen: Lin stands right of Alex
+            left = item["Person"]["BoundingBox"]["Left"]
+            name = item["FaceMatches"][0]["Face"]["ExternalImageId"]
+            assert (left > 0.5) == (name == "lin-manuel-miranda"), (item["Timestamp"], left, name)
+    by_index = _all("face_search", job_id, sort_by="INDEX")
+    indexes = [item["Person"]["Index"] for item in by_index]
+    assert indexes == sorted(indexes) and sorted(map(str, by_index)) == sorted(map(str, persons))
+    lin_indexes = {item["Person"]["Index"] for item in persons
+                   if item["FaceMatches"][0]["Face"]["ExternalImageId"] == "lin-manuel-miranda" and item["Timestamp"] >= 3000}
+    assert len(lin_indexes) == 1, "one person, one index, across the chunk edge at 4 s"
