@@ -295,3 +295,43 @@ def test_face_search_finds_each_person_and_never_confuses_them(framewise_env, ha
     lin_indexes = {item["Person"]["Index"] for item in persons
                    if item["FaceMatches"][0]["Face"]["ExternalImageId"] == "lin-manuel-miranda" and item["Timestamp"] >= 3000}
     assert len(lin_indexes) == 1, "one person, one index, across the chunk edge at 4 s"
+
+
+def test_celebrity_gallery_from_the_cli_names_them_in_the_clip(framewise_env, inference, capsys):
+    from jobs import celebrities, cli
+
+    with session_scope() as session:
+        assert celebrities.gallery(session) == []
+        empty = celebrities.recognise_faces(session, _vectors("two_people.jpg", inference))
+        assert empty["CelebrityFaces"] == [] and len(empty["UnrecognizedFaces"]) == 2, "empty gallery: nobody"
+    cli.main(["celebrities", "add", "--name", "Lin-Manuel  Miranda", "--url", "https://www.linmanuel.com/",
+              "--gender", "Male", str(media(f"faces/{LIN}"))])
+    cli.main(["celebrities", "add", "--name", "Alex Lacamoire", "--gender", "Male", str(media(f"faces/{ALEX}"))])
+    lin_id = celebrities.celebrity_id("Lin-Manuel Miranda")
+    assert capsys.readouterr().out.startswith(f"{lin_id}\tLin-Manuel Miranda")
+    try:
+        with session_scope() as session:
+            assert celebrities.get_celebrity_info(session, OTHER, {"Id": lin_id}) == {
+                "Urls": ["https://www.linmanuel.com/"], "Name": "Lin-Manuel Miranda", "KnownGender": {"Type": "Male"}}
+            with pytest.raises(errors.ResourceNotFound):
+                celebrities.get_celebrity_info(session, ACCOUNT, {"Id": "nobody"})
+            # Someone not in the gallery is not named.
+            clip_face = celebrities.recognise_faces(session, _vectors("obama.jpg", inference))
+            assert clip_face["CelebrityFaces"] == [] and len(clip_face["UnrecognizedFaces"]) == 1
+            job_id = services.start_analysis_job(session, ACCOUNT, {"Video": _clip(framewise_env)},
+                                                 analysis="celebrities")["JobId"]
+        _run_job(job_id)
+        seen: dict[str, set[int]] = {}
+        for item in _all("celebrities", job_id):
+            seen.setdefault(item["Celebrity"]["Name"], set()).add(item["Timestamp"])
+            assert item["Celebrity"]["Confidence"] >= celebrities.MATCH_THRESHOLD
+            assert set(item["Celebrity"]["Face"]) == {"BoundingBox", "Confidence", "Landmarks", "Pose", "Quality"}
+        lin, alex = seen.get("Lin-Manuel Miranda", set()), seen.get("Alex Lacamoire", set())
+        assert {t for t in lin if 3000 <= t < 7500} and {t for t in alex if t < 1000}
+        assert not {t for t in lin if 1000 <= t < 3000 or t >= 7500} and not {t for t in alex if t >= 3000}
+        ids = [item["Celebrity"]["Id"] for item in _all("celebrities", job_id, sort_by="ID")]
+        assert ids == sorted(ids) and lin_id in ids
+    finally:
+        with session_scope() as session:
+            for celebrity, _ in celebrities.gallery(session):
+                celebrities.remove(session, celebrity.id)
