@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from jobs.face_frames import face_model_version
 from jobs.face_index import nearest
 from jobs.face_quality_filter import reasons
 from jobs.operations import operation
-from jobs.records import FaceCollection, IndexedFace
+from jobs.records import FaceCollection, FaceUser, IndexedFace
 from jobs.settings import get_settings
 from models.face_similarity import cosine_threshold, similarity
 
@@ -50,13 +50,24 @@ def check_model(collection: FaceCollection) -> None:
             f"this service runs {face_model_version()}. Create a new collection and index the faces again.")
 
 
-def face_record(face: IndexedFace, model_version: str) -> dict:
+def face_record(face: IndexedFace, model_version: str, users: dict[int, str] | None = None) -> dict:
+    """Rekognition's `Face`; `users` (from `user_ids`) names the user a face is associated with."""
     record = {"FaceId": face.face_id, "BoundingBox": face.bounding_box, "ImageId": face.image_id}
     if face.external_image_id:
         record["ExternalImageId"] = face.external_image_id
     record["Confidence"] = face.confidence
     record["IndexFacesModelVersion"] = model_version
+    if users and face.user_pk in users:
+        record["UserId"] = users[face.user_pk]
     return record
+
+
+def user_ids(session: Session, faces) -> dict[int, str]:
+    """user_pk -> UserId for the users these faces are associated with."""
+    keys = {face.user_pk for face in faces if face.user_pk is not None}
+    if not keys:
+        return {}
+    return dict(session.execute(select(FaceUser.id, FaceUser.user_id).where(FaceUser.id.in_(keys))).all())
 
 
 def search(session: Session, collection: FaceCollection, vector, *, max_faces: int, threshold: float,
@@ -66,11 +77,12 @@ def search(session: Session, collection: FaceCollection, vector, *, max_faces: i
     if exclude:
         where.append(IndexedFace.face_id != exclude)
     hits = nearest(session, IndexedFace, vector, where=where, limit=max_faces, min_cosine=cosine_threshold(threshold))
-    return [{"Similarity": similarity(hit.cosine), "Face": face_record(hit.row, collection.face_model_version)}
+    users = user_ids(session, [hit.row for hit in hits])
+    return [{"Similarity": similarity(hit.cosine), "Face": face_record(hit.row, collection.face_model_version, users)}
             for hit in hits]
 
 
-def _faces_of_image(session: Session, account: str, params: dict, attributes=None) -> dict:
+def faces_of_image(session: Session, account: str, params: dict, attributes=None) -> dict:
     """An image worker's faces (FaceDetail + vector) of the request's Image."""
     request = {"Image": params["Image"]}
     if attributes:
@@ -100,9 +112,10 @@ def describe_collection(session: Session, account: str, params: dict) -> dict:
     collection = find_collection(session, account, params["CollectionId"])
     count = session.scalar(select(func.count()).select_from(IndexedFace)
                            .where(IndexedFace.collection_pk == collection.id))
+    users = session.scalar(select(func.count()).select_from(FaceUser).where(FaceUser.collection_pk == collection.id))
     return {"FaceCount": count, "FaceModelVersion": collection.face_model_version,
             "CollectionARN": collection_arn(account, collection.collection_id),
-            "CreationTimestamp": collection.created_at.timestamp(), "UserCount": 0}
+            "CreationTimestamp": collection.created_at.timestamp(), "UserCount": users}
 
 
 @operation("DeleteCollection")
@@ -149,10 +162,13 @@ def list_faces(session: Session, account: str, params: dict) -> dict:
     query = select(IndexedFace).where(IndexedFace.collection_pk == collection.id)
     if params.get("FaceIds"):
         query = query.where(IndexedFace.face_id.in_(params["FaceIds"]))
+    if params.get("UserId"):
+        query = query.join(FaceUser, FaceUser.id == IndexedFace.user_pk).where(FaceUser.user_id == params["UserId"])
     if after is not None:
         query = query.where(IndexedFace.face_id > after)
     rows = session.scalars(query.order_by(IndexedFace.face_id).limit(limit + 1)).all()
-    out = {"Faces": [face_record(face, collection.face_model_version) for face in rows[:limit]],
+    users = user_ids(session, rows[:limit])
+    out = {"Faces": [face_record(face, collection.face_model_version, users) for face in rows[:limit]],
            "FaceModelVersion": collection.face_model_version}
     if len(rows) > limit:
         out["NextToken"] = pagination.encode(get_settings().secret_key, job_id=account, view=view,
@@ -162,20 +178,30 @@ def list_faces(session: Session, account: str, params: dict) -> dict:
 
 @operation("DeleteFaces")
 def delete_faces(session: Session, account: str, params: dict) -> dict:
+    """Faces associated with a user stay (Rekognition's ASSOCIATED_TO_AN_EXISTING_USER): disassociate first."""
     collection = find_collection(session, account, params["CollectionId"])
     wanted = list(dict.fromkeys(params["FaceIds"]))
-    deleted = set(session.scalars(delete(IndexedFace).where(
-        IndexedFace.collection_pk == collection.id, IndexedFace.face_id.in_(wanted)).returning(IndexedFace.face_id)))
-    return {"DeletedFaces": [face_id for face_id in wanted if face_id in deleted],
-            "UnsuccessfulFaceDeletions": [{"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
-                                          for face_id in wanted if face_id not in deleted]}
+    faces = {face.face_id: face for face in session.scalars(select(IndexedFace).where(
+        IndexedFace.collection_pk == collection.id, IndexedFace.face_id.in_(wanted)).with_for_update())}
+    users = user_ids(session, faces.values())
+    deleted, failed = [], []
+    for face_id in wanted:
+        face = faces.get(face_id)
+        if face is None:
+            failed.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
+        elif face.user_pk is not None:
+            failed.append({"FaceId": face_id, "UserId": users[face.user_pk], "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]})
+        else:
+            session.delete(face)
+            deleted.append(face_id)
+    return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
 
 @operation("IndexFaces")
 def index_faces(session: Session, account: str, params: dict) -> dict:
     collection_id = params["CollectionId"]
     check_model(find_collection(session, account, collection_id))
-    found = _faces_of_image(session, account, params, params.get("DetectionAttributes"))
+    found = faces_of_image(session, account, params, params.get("DetectionAttributes"))
     # Found again: the worker call ended the transaction (it may have been deleted meanwhile).
     return store_faces(session, find_collection(session, account, collection_id), found, params)
 
@@ -223,7 +249,7 @@ def search_faces(session: Session, account: str, params: dict) -> dict:
 def search_faces_by_image(session: Session, account: str, params: dict) -> dict:
     collection_id = params["CollectionId"]
     check_model(find_collection(session, account, collection_id))
-    found = _faces_of_image(session, account, params)
+    found = faces_of_image(session, account, params)
     return search_image_faces(session, find_collection(session, account, collection_id), found, params)
 
 

@@ -219,6 +219,24 @@ class FaceCollection(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class FaceUser(Base):
+    """A user vector (CreateUser / AssociateFaces): several faces of one person in a collection,
+    searched as one identity. `embedding` is the unit mean of its faces' vectors, NULL until a
+    face is associated (HNSW skips NULLs)."""
+
+    __tablename__ = "face_users"
+    __table_args__ = (
+        UniqueConstraint("collection_pk", "user_id", name="uq_face_users_collection_user"),
+        _hnsw("ix_face_users_embedding"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("face_collections.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    embedding: Mapped[list | None] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class IndexedFace(Base):
     """One face IndexFaces stored: its identity vector and the `Face` record Rekognition returns."""
 
@@ -235,6 +253,7 @@ class IndexedFace(Base):
     bounding_box: Mapped[dict]
     confidence: Mapped[float] = mapped_column(Float)
     embedding: Mapped[list] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
+    user_pk: Mapped[int | None] = mapped_column(ForeignKey("face_users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

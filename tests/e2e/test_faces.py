@@ -168,3 +168,25 @@ def test_celebrity_gallery_names_them_in_the_clip(stack, hamilton):
     assert [c["Name"] for c in named] == ["Lin-Manuel Miranda"] and named[0]["MatchConfidence"] >= 80
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_celebrity_info(Id="nobody")
+
+
+def test_user_vectors_through_boto3(stack):
+    client = stack.client()
+    collection_id = "users-" + secrets.token_hex(3)
+    client.create_collection(CollectionId=collection_id)
+    ids = [client.index_faces(CollectionId=collection_id, Image={"Bytes": _bytes(name)})["FaceRecords"][0]["Face"]["FaceId"]
+           for name in ("obama.jpg", "obama2.jpg", "biden.jpg")]
+    client.create_user(CollectionId=collection_id, UserId="barack")  # boto3 adds a ClientRequestToken
+    with pytest.raises(client.exceptions.ConflictException):
+        client.create_user(CollectionId=collection_id, UserId="barack")
+    answer = client.associate_faces(CollectionId=collection_id, UserId="barack", FaceIds=ids)
+    assert [f["FaceId"] for f in answer["AssociatedFaces"]] == ids[:2]
+    assert answer["UnsuccessfulFaceAssociations"][0]["Reasons"] == ["LOW_MATCH_CONFIDENCE"]
+    assert client.list_users(CollectionId=collection_id)["Users"] == [{"UserId": "barack", "UserStatus": "ACTIVE"}]
+    found = client.search_users_by_image(CollectionId=collection_id, Image={"Bytes": _bytes("obama2.jpg")})
+    assert [m["User"]["UserId"] for m in found["UserMatches"]] == ["barack"]
+    assert client.search_users_by_image(CollectionId=collection_id, Image={"Bytes": _bytes("biden.jpg")})["UserMatches"] == []
+    assert client.search_users(CollectionId=collection_id, FaceId=ids[2])["UserMatches"] == []
+    client.disassociate_faces(CollectionId=collection_id, UserId="barack", FaceIds=ids[:1])
+    client.delete_user(CollectionId=collection_id, UserId="barack")
+    assert client.describe_collection(CollectionId=collection_id)["UserCount"] == 0

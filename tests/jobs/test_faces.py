@@ -335,3 +335,60 @@ def test_celebrity_gallery_from_the_cli_names_them_in_the_clip(framewise_env, in
         with session_scope() as session:
             for celebrity, _ in celebrities.gallery(session):
                 celebrities.remove(session, celebrity.id)
+
+
+def test_user_vectors(session, inference):
+    from jobs import face_users
+
+    collection_id = _collection(session)
+    ids = {name: _index(session, collection_id, name, inference)["FaceRecords"][0]["Face"]["FaceId"]
+           for name in ("obama.jpg", "obama2.jpg", LIN, ALEX)}
+    request = {"CollectionId": collection_id}
+    face_users.create_user(session, ACCOUNT, {**request, "UserId": "barack"})
+    with pytest.raises(errors.Conflict):
+        face_users.create_user(session, ACCOUNT, {**request, "UserId": "barack"})
+    assert face_users.list_users(session, ACCOUNT, request)["Users"] == [{"UserId": "barack", "UserStatus": "CREATED"}]
+    answer = face_users.associate_faces(session, ACCOUNT, {**request, "UserId": "barack", "FaceIds": [
+        ids["obama.jpg"], ids["obama2.jpg"], ids[LIN], "00000000-0000-0000-0000-000000000000"]})
+    assert answer["AssociatedFaces"] == [{"FaceId": ids["obama.jpg"]}, {"FaceId": ids["obama2.jpg"]}]
+    assert [(f["FaceId"], f["Reasons"]) for f in answer["UnsuccessfulFaceAssociations"]] == [
+        (ids[LIN], ["LOW_MATCH_CONFIDENCE"]), ("00000000-0000-0000-0000-000000000000", ["FACE_NOT_FOUND"])]
+    assert answer["UserStatus"] == "ACTIVE"
+    face_users.create_user(session, ACCOUNT, {**request, "UserId": "lin"})
+    taken = face_users.associate_faces(session, ACCOUNT, {**request, "UserId": "lin", "FaceIds": [ids["obama.jpg"],
+                                                                                                   ids[LIN]]})
+    assert taken["AssociatedFaces"] == [{"FaceId": ids[LIN]}]
+    assert taken["UnsuccessfulFaceAssociations"][0]["Reasons"] == ["ASSOCIATED_TO_A_DIFFERENT_USER"]
+    assert taken["UnsuccessfulFaceAssociations"][0]["UserId"] == "barack"
+
+    described = face_collections.describe_collection(session, ACCOUNT, request)
+    assert described["UserCount"] == 2 and described["FaceCount"] == 4
+    listed = face_collections.list_faces(session, ACCOUNT, {**request, "UserId": "barack"})["Faces"]
+    assert sorted(f["FaceId"] for f in listed) == sorted([ids["obama.jpg"], ids["obama2.jpg"]])
+    assert {f["UserId"] for f in listed} == {"barack"}
+
+    collection = face_collections.find_collection(session, ACCOUNT, collection_id)
+    by_image = face_users.search_users_in_image(session, collection, _vectors("two_people.jpg", inference), {})
+    assert [u["Reasons"] for u in by_image["UnsearchedFaces"]] == [["FACE_NOT_LARGEST"]]
+    searched_left = by_image["SearchedFace"]["FaceDetail"]["BoundingBox"]["Left"] < 0.5  # Obama is on the left
+    assert [m["User"]["UserId"] for m in by_image["UserMatches"]] == (["barack"] if searched_left else [])
+    obama = face_users.search_users_in_image(session, collection, _vectors("obama2.jpg", inference), {})
+    assert [m["User"]["UserId"] for m in obama["UserMatches"]] == ["barack"] and obama["UserMatches"][0]["Similarity"] >= 90
+    biden = face_users.search_users_in_image(session, collection, _vectors("biden.jpg", inference), {})
+    assert biden["UserMatches"] == [] and biden["UnsearchedFaces"] == []
+    by_face = face_users.search_users_op(session, ACCOUNT, {**request, "FaceId": ids["obama2.jpg"]})
+    assert [m["User"]["UserId"] for m in by_face["UserMatches"]] == ["barack"]
+    assert face_users.search_users_op(session, ACCOUNT, {**request, "UserId": "barack"})["UserMatches"] == []
+
+    refused = face_collections.delete_faces(session, ACCOUNT, {**request, "FaceIds": [ids["obama.jpg"]]})
+    assert refused["UnsuccessfulFaceDeletions"][0]["Reasons"] == ["ASSOCIATED_TO_AN_EXISTING_USER"]
+    gone = face_users.disassociate_faces(session, ACCOUNT, {**request, "UserId": "barack",
+                                                            "FaceIds": [ids["obama2.jpg"], ids[LIN]]})
+    assert gone["DisassociatedFaces"] == [{"FaceId": ids["obama2.jpg"]}] and gone["UserStatus"] == "ACTIVE"
+    assert gone["UnsuccessfulFaceDisassociations"][0]["Reasons"] == ["ASSOCIATED_TO_A_DIFFERENT_USER"]
+    face_users.delete_user(session, ACCOUNT, {**request, "UserId": "barack"})
+    with pytest.raises(errors.ResourceNotFound):
+        face_users.delete_user(session, ACCOUNT, {**request, "UserId": "barack"})
+    assert face_collections.delete_faces(session, ACCOUNT, {**request, "FaceIds": [ids["obama.jpg"]]})["DeletedFaces"]
+    with pytest.raises(errors.ResourceNotFound):
+        face_users.list_users(session, OTHER, request)
