@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobs import errors, images, pagination
+from jobs.analyses.faces import FACE_VECTORS  # the worker half of IndexFaces and the searches
 from jobs.face_frames import face_model_version
 from jobs.face_index import nearest
 from jobs.face_quality_filter import reasons
@@ -23,7 +24,6 @@ from jobs.records import FaceCollection, FaceUser, IndexedFace
 from jobs.settings import get_settings
 from models.face_similarity import cosine_threshold, similarity
 
-FACE_VECTORS = "framewise.FaceVectors"  # the worker half, in jobs/analyses/faces.py
 MAX_INDEXED_PER_IMAGE = 100
 DEFAULT_PAGE = 1000
 TOKEN_TTL_SECONDS = 24 * 3600
