@@ -7,6 +7,7 @@ import base64
 import secrets
 import shutil
 
+import numpy as np
 import pytest
 
 from jobs import errors, face_collections, images, lifecycle, services
@@ -392,3 +393,26 @@ def test_user_vectors(session, inference):
     assert face_collections.delete_faces(session, ACCOUNT, {**request, "FaceIds": [ids["obama.jpg"]]})["DeletedFaces"]
     with pytest.raises(errors.ResourceNotFound):
         face_users.list_users(session, OTHER, request)
+
+
+def test_nearest_agrees_with_an_exact_search(session):
+    """HNSW candidates re-ranked exactly: the same faces, in the same order, as numpy finds."""
+    import uuid
+
+    from jobs.face_index import nearest
+    from jobs.records import IndexedFace
+
+    collection = face_collections.find_collection(session, ACCOUNT, _collection(session))
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(400, 128))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    faces = [IndexedFace(face_id=str(uuid.uuid4()), collection_pk=collection.id, image_id=str(uuid.uuid4()),
+                         bounding_box={}, confidence=99.0, embedding=v.astype(np.float32)) for v in vectors]
+    session.add_all(faces)
+    session.flush()
+    for query in vectors[:5] + 0.3 * rng.normal(size=(5, 128)) / np.sqrt(128):
+        query /= np.linalg.norm(query)
+        hits = nearest(session, IndexedFace, query, where=[IndexedFace.collection_pk == collection.id], limit=5)
+        exact = np.argsort(-(vectors @ query))[:5]
+        assert [hit.row.face_id for hit in hits] == [faces[i].face_id for i in exact]
+        assert [hit.cosine for hit in hits] == pytest.approx(list((vectors @ query)[exact]), abs=1e-5)
