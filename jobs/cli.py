@@ -231,6 +231,31 @@ def _standalone(args) -> None:
         stack.stop()
 
 
+def _celebrities(args) -> None:
+    """Manage the celebrity gallery (jobs/celebrities.py) in the configured database."""
+    from jobs import celebrities
+    from jobs.database import session_scope
+
+    if args.celebrities_command == "add":
+        from jobs.engine import Inference
+        from jobs.settings import get_settings
+
+        settings = get_settings()
+        inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
+        with session_scope() as session:
+            celebrity = celebrities.add_photos(session, args.name, [Path(p) for p in args.photos], inference,
+                                               urls=args.url, known_gender=args.gender)
+            print(f"{celebrity.id}\t{celebrity.name}\t+{len(args.photos)} photo(s)")
+    elif args.celebrities_command == "list":
+        with session_scope() as session:
+            for celebrity, photos in celebrities.gallery(session):
+                print(f"{celebrity.id}\t{celebrity.name}\t{photos} photo(s)\t{' '.join(celebrity.urls)}")
+    elif args.celebrities_command == "remove":
+        with session_scope() as session:
+            if not celebrities.remove(session, args.id):
+                raise SystemExit(f"no celebrity {args.id}")
+
+
 def _demo(args) -> None:
     from jobs.demo import run_demo
 
@@ -267,6 +292,18 @@ def main(argv: list[str] | None = None) -> None:
     standalone.add_argument("--port", type=int, default=8000)
     standalone.add_argument("--region", default="us-east-1")
     standalone.set_defaults(func=_standalone)
+
+    gallery = sub.add_parser("celebrities", help="the celebrity gallery RecognizeCelebrities names people from")
+    gallery_sub = gallery.add_subparsers(dest="celebrities_command", required=True)
+    add = gallery_sub.add_parser("add", help="add a celebrity (or more photos of one) from reference photos")
+    add.add_argument("--name", required=True)
+    add.add_argument("--url", action="append", default=[], help="a Urls entry (repeatable)")
+    add.add_argument("--gender", choices=["Male", "Female", "Nonbinary", "Unlisted"], help="KnownGender")
+    add.add_argument("photos", nargs="+", help="JPEG/PNG photos, one face each (the largest face is used)")
+    gallery_sub.add_parser("list", help="list the gallery")
+    remove = gallery_sub.add_parser("remove", help="remove a celebrity and their photos")
+    remove.add_argument("id")
+    gallery.set_defaults(func=_celebrities)
 
     demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
     demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")

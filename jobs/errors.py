@@ -65,6 +65,11 @@ class ResourceAlreadyExists(ClientError):
     default_message = "A resource with the specified ID already exists."
 
 
+class Conflict(ClientError):
+    code = "ConflictException"
+    default_message = "A User with the same Id already exists within the collection."
+
+
 class ResourceInUse(ClientError):
     code = "ResourceInUseException"
     default_message = "The specified resource is already being used."

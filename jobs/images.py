@@ -34,6 +34,18 @@ MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding them
 _FUNCTIONS: dict[str, Callable] = {}
 
 
+def worker_function(name: str):
+    """Register `function` to run on the image worker under `name` without making it an operation:
+    the worker half of an operation whose web half also needs the database (IndexFaces computes
+    vectors here, then stores them on the web side)."""
+
+    def register(function: Callable) -> Callable:
+        _FUNCTIONS[name] = function
+        return function
+
+    return register
+
+
 def image_operation(name: str):
     """Register `function` to run on the image worker, and the operation `name` on the web tier."""
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 Handler = Callable[[Session, str, dict], dict]
 
 # Modules that register operations other than Start*/Get* (imported once, on first use).
-OPERATION_MODULES = ("jobs.analyses", "jobs.images")
+OPERATION_MODULES = ("jobs.analyses", "jobs.images", "jobs.face_collections", "jobs.face_users", "jobs.celebrities")
 
 _EXTRA: dict[str, Handler] = {}
 

@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 from typing import ClassVar
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -190,3 +191,93 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Face collections and the celebrity gallery: identity vectors in pgvector columns.
+
+FACE_VECTOR_DIMENSIONS = 128  # SFace
+
+
+def _hnsw(name: str) -> Index:
+    """An approximate nearest-neighbour index over a table's `embedding` by cosine distance
+    (pgvector's `<=>`); searches re-rank its candidates exactly (jobs/face_index.py)."""
+    return Index(name, "embedding", postgresql_using="hnsw", postgresql_with={"m": 16, "ef_construction": 64},
+                 postgresql_ops={"embedding": "vector_cosine_ops"})
+
+
+class FaceCollection(Base):
+    """A tenant's face collection. `face_model_version` is the identity model its vectors came
+    from; faces of another model are never mixed in."""
+
+    __tablename__ = "face_collections"
+    __table_args__ = (UniqueConstraint("account", "collection_id", name="uq_face_collections_account_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(128))
+    collection_id: Mapped[str] = mapped_column(String(255))  # the user's CollectionId, case-sensitive
+    face_model_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FaceUser(Base):
+    """A user vector (CreateUser / AssociateFaces): several faces of one person in a collection,
+    searched as one identity. `embedding` is the unit mean of its faces' vectors, NULL until a
+    face is associated (HNSW skips NULLs)."""
+
+    __tablename__ = "face_users"
+    __table_args__ = (
+        UniqueConstraint("collection_pk", "user_id", name="uq_face_users_collection_user"),
+        _hnsw("ix_face_users_embedding"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("face_collections.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    embedding: Mapped[list | None] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IndexedFace(Base):
+    """One face IndexFaces stored: its identity vector and the `Face` record Rekognition returns."""
+
+    __tablename__ = "indexed_faces"
+    __table_args__ = (
+        Index("ix_indexed_faces_collection", "collection_pk", "face_id"),
+        _hnsw("ix_indexed_faces_embedding"),
+    )
+
+    face_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("face_collections.id", ondelete="CASCADE"))
+    image_id: Mapped[str] = mapped_column(String(36))
+    external_image_id: Mapped[str | None] = mapped_column(String(255))
+    bounding_box: Mapped[dict]
+    confidence: Mapped[float] = mapped_column(Float)
+    embedding: Mapped[list] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
+    user_pk: Mapped[int | None] = mapped_column(ForeignKey("face_users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Celebrity(Base):
+    """A person of the operator-curated gallery (shared by every tenant; `framewise celebrities`)."""
+
+    __tablename__ = "celebrities"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # Rekognition's Id: [0-9A-Za-z]
+    name: Mapped[str] = mapped_column(String(255))
+    urls: Mapped[list]
+    known_gender: Mapped[str | None] = mapped_column(String(16))  # Male | Female | Nonbinary | Unlisted
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CelebrityFace(Base):
+    """One reference photo's face of a gallery celebrity."""
+
+    __tablename__ = "celebrity_faces"
+    __table_args__ = (_hnsw("ix_celebrity_faces_embedding"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    celebrity_id: Mapped[str] = mapped_column(ForeignKey("celebrities.id", ondelete="CASCADE"), index=True)
+    face_model_version: Mapped[str] = mapped_column(String(64))
+    embedding: Mapped[list] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

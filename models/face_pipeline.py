@@ -40,21 +40,26 @@ class FacePipeline:
     emotion: object | None = None
 
     def run(self, frames: np.ndarray | Sequence[np.ndarray], extras: Iterable[str] = ()) -> list[list[FoundFace]]:
+        return [self.describe(image, faces, extras)
+                for image, faces in zip(frames, self.detector.predict(frames), strict=True)]
+
+    def describe(self, image: np.ndarray, faces: Sequence[Face], extras: Iterable[str] = ()) -> list[FoundFace]:
+        """Vectors and FaceDetails for faces already detected in `image` (the video engine detects
+        once per frame and shares the detector's output between analyses)."""
         extras = frozenset(extras)
         want_age_gender = bool(extras & {"AGE_RANGE", "GENDER"})
         want_emotion = "EMOTIONS" in extras
-        results = []
-        for image, faces in zip(frames, self.detector.predict(frames), strict=True):
-            height, width = image.shape[:2]
-            aligned = np.stack([align_face(image, face) for face in faces]) if faces else None
-            vectors = self.embedder.predict(aligned) if self.embedder and faces else [None] * len(faces)
-            crops = face_crops(image, faces) if faces and (want_age_gender or want_emotion) else None
-            ages = self.faceres.predict(crops) if crops is not None and want_age_gender else [None] * len(faces)
-            moods = self.emotion.predict(crops) if crops is not None and want_emotion else [None] * len(faces)
-            found = []
-            for i, face in enumerate(faces):
-                detail = face_detail(face, pose(face, width, height), quality(aligned[i]), extras=extras,
-                                     age_gender=ages[i], emotion=moods[i])
-                found.append(FoundFace(face=face, embedding=vectors[i], detail=detail))
-            results.append(found)
-        return results
+        if not faces:
+            return []
+        height, width = image.shape[:2]
+        aligned = np.stack([align_face(image, face) for face in faces])
+        vectors = self.embedder.predict(aligned) if self.embedder else [None] * len(faces)
+        crops = face_crops(image, faces) if want_age_gender or want_emotion else None
+        ages = self.faceres.predict(crops) if crops is not None and want_age_gender else [None] * len(faces)
+        moods = self.emotion.predict(crops) if crops is not None and want_emotion else [None] * len(faces)
+        found = []
+        for i, face in enumerate(faces):
+            detail = face_detail(face, pose(face, width, height), quality(aligned[i]), extras=extras,
+                                 age_gender=ages[i], emotion=moods[i])
+            found.append(FoundFace(face=face, embedding=vectors[i], detail=detail))
+        return found

@@ -140,9 +140,9 @@ def test_unsigned_or_wrongly_signed_requests_are_refused(stack):
 def test_unknown_and_unbuilt_operations_answer_in_the_error_shape(stack):
     client = stack.client()
     with pytest.raises(botocore.exceptions.ClientError) as caught:
-        client.list_collections()
+        client.list_stream_processors()
     assert caught.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "ListCollections" in caught.value.response["Error"]["Message"]
+    assert "ListStreamProcessors" in caught.value.response["Error"]["Message"]
     with pytest.raises(urllib.error.HTTPError) as http_error:
         urllib.request.urlopen(stack.url + "/no/such/page")
     assert json.loads(http_error.value.read())["__type"] == "UnknownOperationException"

@@ -60,7 +60,8 @@ def test_start_then_get_in_progress(client, framewise_env, photo_video):
      "InvalidImageFormatException"),
     ("DetectLabels", {"Image": {"Bytes": base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(5 * 2**20)).decode()}},
      400, "ImageTooLargeException"),
-    ("ListCollections", {}, 400, "UnknownOperationException"),
+    ("ListStreamProcessors", {}, 400, "UnknownOperationException"),
+    ("DescribeCollection", {"CollectionId": "no-such-collection"}, 400, "ResourceNotFoundException"),
 ])
 def test_errors_keep_rekognitions_shape(client, operation, body, status, code):
     got_status, got = call(client, operation, body)
