@@ -1,7 +1,9 @@
 """Completion notices: written to the outbox with the status change, delivered at least once.
 
 Channels: "redis" (PUBLISH on a channel + XADD to a stream, so a consumer that was not
-listening still finds the notice) and "sns:<topic arn>" when an SNS endpoint is configured.
+listening still finds the notice), "sns:<topic arn>" when an SNS endpoint is configured, and
+"webhook:<endpoint id>" for each of the tenant's webhook endpoints (jobs/webhooks.py), which also
+hear of a job's start and progress milestones.
 Each message carries an event id consumers can dedupe on; the Redis stream itself never holds
 a notice twice, because a marker key set in the same Lua script guards the XADD.
 """
@@ -45,8 +47,33 @@ def completion_message(job: Job) -> dict:
     return message
 
 
+def job_event(job: Job, kind: str, progress: dict | None = None) -> dict:
+    """A webhook payload (Standard Webhooks' type/timestamp/data envelope)."""
+    data = {"job_id": job.id, "status": job.phase, "job_status": job.phase_enum.job_status,
+            "analyses": [a.analysis for a in job.analyses], "job_tag": job.job_tag,
+            "status_message": job.status_message}
+    if progress is not None:
+        data["progress"] = progress
+    return {"type": kind, "timestamp": utcnow().isoformat().replace("+00:00", "Z"), "data": data}
+
+
+def record_event(session: Session, job: Job, kind: str, progress: dict | None = None) -> None:
+    """Add a job event for the tenant's webhook endpoints to the outbox, in the caller's transaction."""
+    from jobs import webhooks
+
+    endpoints = webhooks.subscribers(session, job.account, job.id)
+    if not endpoints:
+        return
+    event_id = f"msg_{uuid.uuid4().hex}"
+    payload = job_event(job, kind, progress)
+    for endpoint in endpoints:
+        session.add(OutboxEvent(event_id=event_id, job_id=job.id, channel=webhooks.CHANNEL + endpoint.id,
+                                payload=payload))
+
+
 def record_completion(session: Session, job: Job) -> None:
     """Add the job's completion notice to the outbox, in the caller's transaction."""
+    record_event(session, job, f"job.{job.phase}")
     settings = get_settings()
     event_id = str(uuid.uuid4())
     payload = completion_message(job)
@@ -77,7 +104,12 @@ def _sns():
                         aws_secret_access_key=settings.s3_secret_access_key)
 
 
-def _send(event: OutboxEvent) -> None:
+def _send(session: Session, event: OutboxEvent) -> None:
+    from jobs import webhooks
+
+    if event.channel.startswith(webhooks.CHANNEL):
+        webhooks.send(session, event)
+        return
     settings = get_settings()
     text = json.dumps(event.payload, separators=(",", ":"))
     if event.channel == "redis":
@@ -93,10 +125,13 @@ def _send(event: OutboxEvent) -> None:
 
 def deliver_pending(limit: int = 100) -> int:
     """Deliver due outbox rows; a failure is retried later with exponential backoff."""
+    from jobs import webhooks
+
     now = utcnow()
     with session_scope() as session:
         query = (select(OutboxEvent.id)
-                 .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= now)
+                 .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.failed_at.is_(None),
+                        OutboxEvent.next_attempt_at <= now)
                  .order_by(OutboxEvent.id).limit(limit))
         ids = list(session.scalars(query))
     delivered = 0
@@ -110,9 +145,14 @@ def deliver_pending(limit: int = 100) -> int:
                 continue
             event.attempts += 1
             try:
-                _send(event)
+                _send(session, event)
             except Exception as error:  # noqa: BLE001 - any failure means "try again later"
-                backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
+                if event.channel.startswith(webhooks.CHANNEL):
+                    backoff = webhooks.next_delay(event.attempts)
+                    if webhooks.gives_up(event, utcnow()):
+                        event.failed_at = utcnow()
+                else:
+                    backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
                 event.next_attempt_at = utcnow() + dt.timedelta(seconds=backoff)
                 event.last_error = f"{type(error).__name__}: {error}"[:2000]
                 log.warning("notification %s on %s failed: %s", event.event_id, event.channel, error)
