@@ -8,56 +8,15 @@ answer domain errors in one JSON error shape.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
 
-from jobs.errors import (
-    IdempotentParameterMismatch,
-    LimitExceeded,
-    ResourceInUse,
-    ResourceNotFound,
-    ResourceNotReady,
-    ServiceError,
-    VideoTooLarge,
-)
+from web.rest.errors import PREFIX, http_error, is_rest_request, service_error  # noqa: F401 - used by web/
 from web.rest.schemas import ErrorSchema
-
-PREFIX = "/v1"
-
-# Domain errors as HTTP statuses; the error's Rekognition name stays in `code`.
-_STATUS = {ResourceNotFound: 404, ResourceInUse: 409, ResourceNotReady: 409, IdempotentParameterMismatch: 409,
-           LimitExceeded: 429, VideoTooLarge: 413}
 
 
 class RestApi(Api):
     ERROR_SCHEMA = ErrorSchema
-
-
-def is_rest_request() -> bool:
-    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
-
-
-def http_error(error: HTTPException):
-    """Werkzeug and flask-smorest errors (404, 405, 422 with field messages) in the REST shape."""
-    data = getattr(error, "data", None) or {}
-    body = {"code": error.name.replace(" ", ""), "message": data.get("message") or error.description or error.name}
-    messages = data.get("messages")
-    if messages:
-        body["errors"] = messages
-        body["message"] = "The request has invalid parameters."
-    response = jsonify(body)
-    response.status_code = error.code or 400
-    for name, value in (data.get("headers") or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def service_error(error: ServiceError):
-    status = next((code for cls, code in _STATUS.items() if isinstance(error, cls)), error.http_status)
-    response = jsonify({"code": error.code, "message": error.message})
-    response.status_code = status
-    return response
 
 
 def init_app(app: Flask) -> Api:
@@ -78,6 +37,5 @@ def init_app(app: Flask) -> Api:
     )
     api = RestApi(app)
     for blueprint in (jobs.bp, uploads.bp, webhooks.bp):
-        blueprint.register_error_handler(ServiceError, service_error)
         api.register_blueprint(blueprint, url_prefix=f"{PREFIX}/{blueprint.name}")
     return api

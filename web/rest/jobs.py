@@ -10,13 +10,15 @@ from flask_smorest import Blueprint
 
 from jobs import analyses, progress, services
 from jobs.database import new_session, session_scope
-from jobs.errors import ResourceNotReady
+from jobs.errors import ResourceNotReady, ServiceError
 from jobs.records import Job, Phase
 from web.rest import schemas
 from web.rest.auth import require_key
+from web.rest.errors import service_error
 
 bp = Blueprint("jobs", __name__, description="Video analysis jobs")
 bp.before_request(require_key)
+bp.register_error_handler(ServiceError, service_error)
 
 
 def _video(job: Job) -> dict:

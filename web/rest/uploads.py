@@ -6,11 +6,14 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from jobs import uploads
+from jobs.errors import ServiceError
 from web.rest import schemas
 from web.rest.auth import require_key
+from web.rest.errors import service_error
 
 bp = Blueprint("uploads", __name__, description="Video uploads")
 bp.before_request(require_key)
+bp.register_error_handler(ServiceError, service_error)
 
 
 @bp.route("", methods=["POST"])

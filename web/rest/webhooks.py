@@ -8,12 +8,15 @@ from flask_smorest import Blueprint
 
 from jobs import services, webhooks
 from jobs.database import session_scope
+from jobs.errors import ServiceError
 from jobs.records import OutboxEvent, WebhookEndpoint
 from web.rest import schemas
 from web.rest.auth import require_key
+from web.rest.errors import service_error
 
 bp = Blueprint("webhooks", __name__, description="Signed webhook endpoints and their delivery log")
 bp.before_request(require_key)
+bp.register_error_handler(ServiceError, service_error)
 
 
 def endpoint_view(endpoint: WebhookEndpoint) -> dict:
