@@ -69,6 +69,15 @@ def _put(path: str, bucket: str, name: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
         return
+    import boto3.exceptions
+    import botocore.exceptions
+
     from jobs.storage import _s3_client
 
-    _s3_client().upload_file(path, bucket, name)
+    try:
+        _s3_client().upload_file(path, bucket, name)
+    except (boto3.exceptions.S3UploadFailedError, botocore.exceptions.ClientError) as error:
+        if "NoSuchBucket" not in str(error):
+            raise
+        _s3_client().create_bucket(Bucket=bucket)  # the first upload makes the uploads bucket
+        _s3_client().upload_file(path, bucket, name)
