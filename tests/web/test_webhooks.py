@@ -157,3 +157,27 @@ def test_endpoints_belong_to_their_tenant(api, other, operator):
     assert other.delete(f"/v1/webhooks/{mine['id']}").status_code == 404
     assert mine["id"] not in {e["id"] for e in other.get("/v1/webhooks").json["endpoints"]}
     assert api.delete(f"/v1/webhooks/{mine['id']}").status_code == 204
+
+
+def test_a_jobs_life_arrives_as_events_in_order(api, video, operator):
+    from jobs import lifecycle
+
+    operator(webhook_allow_networks="127.0.0.0/8")
+    server = Receiver(failures=0)
+    try:
+        job_id = api.post("/v1/jobs", json={"video": video, "analyses": {"brightness": {}}}).json["id"]
+        endpoint = api.post("/v1/webhooks", json={"url": server.url, "job_id": job_id}).json
+        plan = lifecycle.plan(job_id)
+        for index in plan.chunk_indexes:  # 3 chunks of 4 s: 33 %, 66 %, 100 %
+            lifecycle.analyze(job_id, index)
+        assert lifecycle.finalize(job_id)
+        _deliver_until(lambda: len(server.requests) == 5)
+        events = [Webhook(endpoint["secret"]).verify(body, headers) for headers, body, _ in server.requests]
+    finally:
+        server.close()
+    events.sort(key=lambda e: (e["timestamp"], e["data"].get("progress", {}).get("milestone", 0)))
+    assert [e["type"] for e in events] == ["job.started", "job.progress", "job.progress", "job.progress",
+                                           "job.succeeded"]
+    assert [e["data"]["progress"]["milestone"] for e in events[1:4]] == [25, 50, 75]
+    assert events[0]["data"]["progress"]["frames_total"] == 9
+    assert events[-1]["data"]["job_status"] == "SUCCEEDED"
