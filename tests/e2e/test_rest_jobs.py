@@ -93,3 +93,12 @@ def test_cancel_a_running_job_within_a_batch_then_resubmit_it(stack, rest, tmp_p
     assert done["progress"]["frames_done"] >= 120 and done["progress"]["percent"] == 100.0
     page = rest.get(f"/v1/jobs/{done['id']}/results/labels", params={"sort": "NAME"}).json()
     assert any(item["Label"]["Name"] == "Car" for item in page["items"])
+
+    key = rest.headers["Authorization"].removeprefix("Bearer ")
+    watch = [sys.executable, "-m", "jobs.cli", "jobs", "watch", "--url", stack.url, "--interval", "0.2"]
+    finished = subprocess.run([*watch, done["id"], "--key", key], check=False, cwd=REPO, env=stack.env,
+                              capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0 and "100%" in finished.stderr and "succeeded" in finished.stderr
+    stopped = subprocess.run([*watch, job_id, "--key", key], check=False, cwd=REPO, env=stack.env,
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 1 and "The job was cancelled." in stopped.stderr
