@@ -27,7 +27,7 @@ from jobs.errors import (
     ResourceNotFound,
     VideoTooLarge,
 )
-from jobs.records import Job, JobAnalysis, Phase, Result, utcnow
+from jobs.records import Chunk, Job, JobAnalysis, Phase, Result, utcnow
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, head
 
@@ -368,8 +368,13 @@ def cancel_job(session: Session, account: str, job_id: str) -> Job:
     job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
     if job.phase_enum.finished:
         raise ResourceInUse(f"The job {job_id} has already ended ({job.phase}).")
+    if job.phase_enum is Phase.FINALIZING:
+        raise ResourceInUse(f"The job {job_id} is finishing; it can no longer be cancelled.")
     job.cancel_requested = True
-    if job.phase_enum is Phase.QUEUED:
+    running = session.scalar(select(func.count()).select_from(Chunk).where(
+        Chunk.job_id == job.id, Chunk.state == "running"))
+    if job.phase_enum is Phase.QUEUED or (job.phase_enum is Phase.ANALYZING and not running):
+        # No worker holds any of it: end it now (a chunk claimed meanwhile stops at its first batch).
         lifecycle.end(session, job, Phase.CANCELLED, "The job was cancelled.")
         enqueue_after_commit(session, dispatch_notifications)
     return job

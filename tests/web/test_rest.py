@@ -158,6 +158,14 @@ def test_cancel_a_queued_job_and_resubmit_it(api, video, framewise_env):
     assert api.post(f"/v1/jobs/{again.json['id']}/resubmit").status_code == 409, "only failed or cancelled"
 
 
+def test_cancel_a_planned_job_no_worker_holds_ends_it_at_once(api, video):
+    job_id = _create(api, video, {"brightness": {}}).json["id"]
+    plan = lifecycle.plan(job_id)
+    assert api.get(f"/v1/jobs/{job_id}").json["status"] == "analyzing"
+    assert api.post(f"/v1/jobs/{job_id}/cancel").json["status"] == "cancelled"
+    assert [lifecycle.analyze(job_id, i) for i in plan.chunk_indexes] == [lifecycle.ChunkOutcome.SKIPPED] * 3
+
+
 def test_uploads_are_sniffed_limited_and_usable(api, photo_video):
     with open(photo_video, "rb") as body:
         stored = api.post("/v1/uploads", data=body, content_type="application/octet-stream")
