@@ -293,6 +293,10 @@ def result_counts(session: Session, job_id: str) -> dict[tuple[str, str], int]:
     return {(analysis, aggregate): count for analysis, aggregate, count in rows}
 
 
+def decode_passes(session: Session, job_id: str) -> int:
+    return session.scalar(select(func.coalesce(func.sum(Chunk.decodes), 0)).where(Chunk.job_id == job_id))
+
+
 def list_jobs(session: Session, account: str, *, phases: list[str] | None = None, analysis: str | None = None,
               created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
               cursor: str | None = None, limit: int = 50) -> tuple[list[Job], str | None]:

@@ -55,6 +55,7 @@ def test_a_multi_analysis_job_decodes_once_and_pages_its_results(api, video):
     with session_scope() as session:
         decodes = session.scalars(select(Chunk.decodes).where(Chunk.job_id == job["id"])).all()
     assert decodes == [1, 1, 1], "one decode per chunk serves both analyses"
+    assert api.get(f"/v1/jobs/{job['id']}").json["decode_passes"] == 3
 
     status = api.get(f"/v1/jobs/{job['id']}").json
     assert status["status"] == "succeeded" and status["progress"]["percent"] == 100.0
@@ -176,3 +177,39 @@ def test_uploads_are_sniffed_limited_and_usable(api, photo_video):
     api.post(f"/v1/jobs/{job.json['id']}/cancel")
     text = api.post("/v1/uploads", data=b"not a video at all" * 100, content_type="application/octet-stream")
     assert text.status_code == 400 and "not a video" in text.json["message"]
+
+
+def test_uploads_over_the_limit_are_refused_while_streaming(api, photo_video, monkeypatch):
+    import io
+
+    import pytest
+
+    from jobs import uploads
+    from jobs.errors import VideoTooLarge
+    from jobs.settings import get_settings
+
+    monkeypatch.setenv("FRAMEWISE_MAX_VIDEO_BYTES", "100000")
+    get_settings.cache_clear()
+    try:
+        with open(photo_video, "rb") as body:
+            declared = api.post("/v1/uploads", data=body, content_type="application/octet-stream")
+        assert declared.status_code == 413 and declared.json["code"] == "VideoTooLargeException"
+
+        class Stream(io.RawIOBase):
+            """A body of unknown length that counts what was read from it."""
+
+            def __init__(self):
+                self.read_bytes = 0
+
+            def read(self, n=-1):
+                n = 1024 * 1024 if n is None or n < 0 else n
+                self.read_bytes += n
+                return b"\0" * n
+
+        endless = Stream()
+        with pytest.raises(VideoTooLarge):
+            uploads.store("someone", endless, declared_length=None)
+        assert endless.read_bytes <= 100000 + 1024 * 1024, "stopped at the limit, one read past it at most"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -36,7 +36,7 @@ def job_view(session, job: Job) -> dict:
         "id": job.id, "status": job.phase, "job_status": phase.job_status, "status_message": job.status_message,
         "job_tag": job.job_tag, "video": _video(job), "cancel_requested": job.cancel_requested,
         "resubmitted_from": job.resubmitted_from, "video_metadata": job.video_metadata,
-        "progress": progress.of(session, job).as_dict(),
+        "progress": progress.of(session, job).as_dict(), "decode_passes": services.decode_passes(session, job.id),
         "analyses": [{
             # Analyses of a job share its decode, so each is where the job is.
             "name": a.analysis, "state": job.phase, "options": a.options, "sample_fps": a.sample_fps,

@@ -71,6 +71,9 @@ class JobSchema(Schema):
     video = fields.Nested(VideoSchema, required=True)
     analyses = fields.List(fields.Nested(JobAnalysisSchema), required=True)
     progress = fields.Nested(ProgressSchema, required=True)
+    decode_passes = fields.Integer(required=True, metadata={"description": "Decode passes over the video, all "
+                                                                           "chunks and attempts: one per chunk "
+                                                                           "however many analyses run."})
     cancel_requested = fields.Boolean(required=True)
     resubmitted_from = fields.String(required=True, allow_none=True)
     video_metadata = fields.Dict(required=True, allow_none=True)
