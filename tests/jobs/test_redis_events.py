@@ -90,3 +90,24 @@ def test_the_readme_consumer_group_recipe(video, framewise_env):
     mine = [m for m in handled if m.get("JobId") == job_id]
     assert sorted(m["n"] for m in mine) == list(range(EVENTS)), "each event handled once"
     assert client.xpending(framewise_env.notify_stream, group)["pending"] == 0, "every entry acknowledged"
+
+
+def test_the_stream_is_bounded(video, framewise_env, monkeypatch):
+    from jobs import notify
+    from jobs.settings import get_settings
+
+    stream = f"framewise:test:{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("FRAMEWISE_NOTIFY_STREAM", stream)
+    monkeypatch.setenv("FRAMEWISE_NOTIFY_STREAM_MAXLEN", "20")
+    get_settings.cache_clear()
+    try:
+        _outbox_events(video)
+        while notify.deliver_pending(limit=EVENTS):
+            pass
+        client = redis.Redis.from_url(framewise_env.resolved_redis_url)
+        # MAXLEN ~ trims whole macro nodes (100 entries by default): near the bound, never all 300.
+        assert client.xlen(stream) <= 20 + 100
+        client.delete(stream)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
