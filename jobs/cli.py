@@ -254,6 +254,41 @@ def _celebrities(args) -> None:
         with session_scope() as session:
             if not celebrities.remove(session, args.id):
                 raise SystemExit(f"no celebrity {args.id}")
+def _keys_create(args) -> None:
+    from jobs import api_keys
+    from jobs.database import session_scope
+
+    with session_scope() as session:
+        new = api_keys.create(session, name=args.name, account=args.tenant)
+    print(f"API key {new.id} for tenant {new.account} (shown once, only its hash is kept):\n{new.key}")
+
+
+def _keys_list(args) -> None:
+    from jobs import api_keys
+    from jobs.database import session_scope
+
+    with session_scope() as session:
+        for key in api_keys.listing(session, include_revoked=args.all):
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            print(f"{key.id}\t{key.account}\t{key.name or '-'}\t{state}\tlast used {used}")
+
+
+def _keys_revoke(args) -> None:
+    from jobs import api_keys
+    from jobs.database import session_scope
+
+    with session_scope() as session:
+        api_keys.revoke(session, args.key_id)
+    print(f"revoked {args.key_id}")
+
+
+def _jobs_watch(args) -> None:
+    from jobs.watch import watch
+
+    if not args.key:
+        sys.exit("framewise: give --key or set FRAMEWISE_API_KEY")
+    sys.exit(watch(args.url, args.key, args.job_id, interval=args.interval))
 
 
 def _demo(args) -> None:
@@ -304,6 +339,27 @@ def main(argv: list[str] | None = None) -> None:
     remove = gallery_sub.add_parser("remove", help="remove a celebrity and their photos")
     remove.add_argument("id")
     gallery.set_defaults(func=_celebrities)
+    keys = sub.add_parser("keys", help="REST API keys (each key is a tenant)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="make a key; it is printed once")
+    create.add_argument("--name", help="what the key is for")
+    create.add_argument("--tenant", help="share an existing tenant (e.g. an AWS access key id) instead of a new one")
+    create.set_defaults(func=_keys_create)
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    listing.set_defaults(func=_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=_keys_revoke)
+
+    jobs = sub.add_parser("jobs", help="follow jobs over the REST API")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    watch = jobs_sub.add_parser("watch", help="a live progress bar until the job ends")
+    watch.add_argument("job_id")
+    watch.add_argument("--url", default="http://127.0.0.1:8000")
+    watch.add_argument("--key", default=os.environ.get("FRAMEWISE_API_KEY"), help="default: $FRAMEWISE_API_KEY")
+    watch.add_argument("--interval", type=float, default=1.0)
+    watch.set_defaults(func=_jobs_watch)
 
     demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
     demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")

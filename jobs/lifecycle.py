@@ -17,7 +17,7 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import delete, func, select, update
 
-from jobs import analyses, notify
+from jobs import analyses, notify, progress
 from jobs.database import session_scope
 from jobs.decode import VideoDecodeError, plan_chunks, probe
 from jobs.engine import Cancelled, Inference, Planned, analyze_span
@@ -51,6 +51,11 @@ def fail_unreadable(job_id: str, error: InvalidS3Object | VideoDecodeError) -> N
         finish(job_id, Phase.FAILED, f"Unable to read the video from storage: {error.message}")
     else:
         finish(job_id, Phase.FAILED, error.message)
+
+
+def end(session, job: Job, phase: Phase, message: str | None) -> None:
+    """End a locked job in the caller's transaction, with its completion notice."""
+    _end(session, job, phase, message)
 
 
 def _end(session, job: Job, phase: Phase, message: str | None) -> None:
@@ -137,6 +142,8 @@ def plan(job_id: str) -> Plan:
         job.chunks_total = len(spans)
         job.frames_total = _expected_frames(job, info.duration_millis, info.frame_rate)
         job.phase = Phase.ANALYZING.value
+        job.started_at = utcnow()
+        notify.record_event(session, job, "job.started", progress.of(session, job).as_dict())
         for index, (start, end) in enumerate(spans):
             session.add(Chunk(job_id=job_id, index=index, start_millis=start, end_millis=end))
     return Plan(list(range(len(spans))))
@@ -273,8 +280,12 @@ def _commit_chunk(job_id: str, index: int, span) -> str:
         chunk.decodes += span.decode.passes
         job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         job.chunks_done += 1
+        frames_before = job.frames_done
         job.frames_done = session.scalar(select(func.coalesce(func.sum(Chunk.frames), 0))
                                          .where(Chunk.job_id == job_id, Chunk.state == "done"))
+        for milestone in progress.crossed(frames_before, job.frames_done, job.frames_total):
+            notify.record_event(session, job, "job.progress", {**progress.of(session, job).as_dict(),
+                                                               "milestone": milestone})
         if job.chunks_done >= job.chunks_total:
             job.phase = Phase.FINALIZING.value
             return ChunkOutcome.LAST

@@ -1,7 +1,9 @@
 """Completion notices: written to the outbox with the status change, delivered at least once.
 
 Channels: "redis" (PUBLISH on a channel + XADD to a stream, so a consumer that was not
-listening still finds the notice) and "sns:<topic arn>" when an SNS endpoint is configured.
+listening still finds the notice), "sns:<topic arn>" when an SNS endpoint is configured, and
+"webhook:<endpoint id>" for each of the tenant's webhook endpoints (jobs/webhooks.py), which also
+hear of a job's start and progress milestones.
 Each message carries an event id consumers can dedupe on; the Redis stream itself never holds
 a notice twice, because a marker key set in the same Lua script guards the XADD.
 """
@@ -45,8 +47,33 @@ def completion_message(job: Job) -> dict:
     return message
 
 
+def job_event(job: Job, kind: str, progress: dict | None = None) -> dict:
+    """A webhook payload (Standard Webhooks' type/timestamp/data envelope)."""
+    data = {"job_id": job.id, "status": job.phase, "job_status": job.phase_enum.job_status,
+            "analyses": [a.analysis for a in job.analyses], "job_tag": job.job_tag,
+            "status_message": job.status_message}
+    if progress is not None:
+        data["progress"] = progress
+    return {"type": kind, "timestamp": utcnow().isoformat().replace("+00:00", "Z"), "data": data}
+
+
+def record_event(session: Session, job: Job, kind: str, progress: dict | None = None) -> None:
+    """Add a job event for the tenant's webhook endpoints to the outbox, in the caller's transaction."""
+    from jobs import webhooks
+
+    endpoints = webhooks.subscribers(session, job.account, job.id)
+    if not endpoints:
+        return
+    event_id = f"msg_{uuid.uuid4().hex}"
+    payload = job_event(job, kind, progress)
+    for endpoint in endpoints:
+        session.add(OutboxEvent(event_id=event_id, job_id=job.id, channel=webhooks.CHANNEL + endpoint.id,
+                                payload=payload))
+
+
 def record_completion(session: Session, job: Job) -> None:
     """Add the job's completion notice to the outbox, in the caller's transaction."""
+    record_event(session, job, f"job.{job.phase}")
     settings = get_settings()
     event_id = str(uuid.uuid4())
     payload = completion_message(job)
@@ -79,6 +106,12 @@ def _sns():
 
 
 def _send(event: OutboxEvent) -> None:
+    from jobs import webhooks
+
+    if event.channel.startswith(webhooks.CHANNEL):
+        with session_scope() as session:  # the attempt log row; the outbox row itself is claimed by _take
+            webhooks.send(session, event)
+        return
     settings = get_settings()
     text = json.dumps(event.payload, separators=(",", ":"))
     if event.channel == "redis":
@@ -114,10 +147,13 @@ def _take(event_id: int) -> OutboxEvent | None:
 
 def deliver_pending(limit: int = 100) -> int:
     """Deliver due outbox rows; a failure is retried later with exponential backoff."""
+    from jobs import webhooks
+
     now = utcnow()
     with session_scope() as session:
         query = (select(OutboxEvent.id)
-                 .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= now)
+                 .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.failed_at.is_(None),
+                        OutboxEvent.next_attempt_at <= now)
                  .order_by(OutboxEvent.id).limit(limit))
         ids = list(session.scalars(query))
     delivered = 0
@@ -128,12 +164,17 @@ def deliver_pending(limit: int = 100) -> int:
         try:
             _send(event)
         except Exception as error:  # noqa: BLE001 - any failure means "try again later"
-            backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
+            values = {"last_error": f"{type(error).__name__}: {error}"[:2000]}
+            if event.channel.startswith(webhooks.CHANNEL):
+                backoff = webhooks.next_delay(event.attempts)
+                if webhooks.gives_up(event, utcnow()):
+                    values["failed_at"] = utcnow()
+            else:
+                backoff = min(_MAX_BACKOFF_SECONDS, 2 ** event.attempts)
             log.warning("notification %s on %s failed: %s", event.event_id, event.channel, error)
             with session_scope() as session:
                 session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(
-                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff),
-                    last_error=f"{type(error).__name__}: {error}"[:2000]))
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=backoff), **values))
             continue
         # Sent: a crash before this commit sends it again after the lease (at least once; the
         # Redis stream dedupes on the event id, SNS consumers on its EventId attribute).

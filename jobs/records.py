@@ -74,6 +74,7 @@ class Job(Base):
         # ClientRequestToken idempotency is per (account, Start operation, token).
         UniqueConstraint("account", "operation", "client_token", name="uq_jobs_client_token"),
         Index("ix_jobs_account_phase", "account", "phase"),
+        Index("ix_jobs_account_created", "account", "created_at", "id"),  # REST job listing, newest first
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -95,6 +96,8 @@ class Job(Base):
     frames_done: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     plan_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # probes begun
+    started_at: Mapped[dt.datetime | None]  # when analysis began (after probing): the ETA's clock
+    resubmitted_from: Mapped[str | None] = mapped_column(String(64))  # the failed/cancelled job this reruns
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None]
@@ -179,17 +182,19 @@ class OutboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "channel", name="uq_outbox_event_channel"),
         Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+        Index("ix_outbox_channel", "channel", "id"),  # a webhook endpoint's delivery log
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36))  # consumers dedupe on this
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(2048))  # "redis" | "sns:<arn>"
+    channel: Mapped[str] = mapped_column(String(2048))  # "redis" | "sns:<arn>" | "webhook:<endpoint id>"
     payload: Mapped[dict] = mapped_column(JSON)  # JSON, not JSONB: the message keeps AWS's key order
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[dt.datetime | None]
+    failed_at: Mapped[dt.datetime | None]  # retries given up (a webhook still failing after its window)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -281,3 +286,46 @@ class CelebrityFace(Base):
     face_model_version: Mapped[str] = mapped_column(String(64))
     embedding: Mapped[list] = mapped_column(Vector(FACE_VECTOR_DIMENSIONS))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+class ApiKey(Base):
+    """A REST API key. Only its SHA-256 is kept; the key itself is shown once, at creation.
+
+    Each key is a tenant, as an AWS access key id is: `account` is the tenant its jobs belong to."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # public part, shown in listings
+    account: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """Where a tenant wants its job events POSTed: every job of the tenant, or one job."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_account", "account"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(128))  # "whsec_" + base64: Standard Webhooks' format
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    description: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One try at delivering one outbox row to a webhook endpoint: the delivery log."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_outbox", "outbox_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    attempted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_millis: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -24,10 +24,11 @@ from jobs.errors import (
     InvalidParameter,
     InvalidS3Object,
     LimitExceeded,
+    ResourceInUse,
     ResourceNotFound,
     VideoTooLarge,
 )
-from jobs.records import Job, JobAnalysis, Phase, Result, utcnow
+from jobs.records import Chunk, Job, JobAnalysis, Phase, Result, utcnow
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, head
 
@@ -227,6 +228,11 @@ def get_results(session: Session, account: str, analysis: str, job_id: str, *, m
     out = job_envelope(job)
     if chosen.request_metadata_key:
         out[chosen.request_metadata_key] = {"SortBy": sort_by, "AggregateBy": aggregate_by}
+    if out["JobStatus"] == "IN_PROGRESS" and job.frames_total:
+        # Not in Rekognition's contract, harmless to its clients: progress from the job's rows.
+        from jobs import progress
+
+        out["StatusMessage"] = progress.of(session, job).sentence()
     if out["JobStatus"] != "SUCCEEDED":
         return out
     after = None
@@ -247,3 +253,153 @@ def get_analysis_results(session: Session, account: str, params: dict, *, analys
     return get_results(session, account, analysis, params["JobId"], max_results=params.get("MaxResults"),
                        next_token=params.get("NextToken") or None, sort_by=params.get("SortBy"),
                        aggregate_by=params.get("AggregateBy"))
+
+
+# --- the REST API's actions (web/rest): several analyses per job, status, listing, cancel, resubmit ---
+
+REST_OPERATION = "CreateJob"  # Job.operation of a REST job; the "API" of its completion notice
+
+
+def analysis_options(name: str, given: dict) -> dict:
+    """Pin one analysis's options for a REST job. The options are the members of the analysis's
+    Rekognition Start* request (MinConfidence, Settings, …), checked against botocore's model
+    of that request when Rekognition has one."""
+    from web import validation  # botocore's model only; no Flask
+
+    try:
+        chosen = analyses.get(name)
+    except KeyError as error:
+        raise InvalidParameter(f"Unknown analysis {name!r}; known: {', '.join(sorted(analyses.registry()))}.") \
+            from error
+    reserved = {"Video", "ClientRequestToken", "JobTag", "NotificationChannel"} & set(given)
+    if reserved:
+        raise InvalidParameter(f"{name}: {', '.join(sorted(reserved))} belong to the job, not to an analysis.")
+    model = validation.operation(chosen.start_op)
+    if model is not None:
+        stub = {"Video": {"S3Object": {"Bucket": "bucket", "Name": "name"}}, **given}
+        problems = validation.validate(model, stub)
+        if problems:
+            raise InvalidParameter(f"{name}: " + "; ".join(problems))
+    return chosen.options(given, get_settings())
+
+
+def start_rest_job(session: Session, account: str, *, video: dict, wanted: dict[str, dict],
+                   job_tag: str | None = None, client_token: str | None = None) -> str:
+    """A REST job: one video, several analyses, one decode of each chunk."""
+    if not wanted:
+        raise InvalidParameter("Name at least one analysis.")
+    planned = {name: analysis_options(name, options or {}) for name, options in sorted(wanted.items())}
+    request: dict = {"Video": video, "Analyses": {name: options or {} for name, options in sorted(wanted.items())}}
+    if job_tag:
+        request["JobTag"] = job_tag
+    if client_token:
+        request["ClientRequestToken"] = client_token
+    return start_job(session, account, operation=REST_OPERATION, request=request, planned=planned)
+
+
+def result_counts(session: Session, job_id: str) -> dict[tuple[str, str], int]:
+    rows = session.execute(select(Result.analysis, Result.aggregate, func.count())
+                           .where(Result.job_id == job_id).group_by(Result.analysis, Result.aggregate))
+    return {(analysis, aggregate): count for analysis, aggregate, count in rows}
+
+
+def decode_passes(session: Session, job_id: str) -> int:
+    return session.scalar(select(func.coalesce(func.sum(Chunk.decodes), 0)).where(Chunk.job_id == job_id))
+
+
+def list_jobs(session: Session, account: str, *, phases: list[str] | None = None, analysis: str | None = None,
+              created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
+              cursor: str | None = None, limit: int = 50) -> tuple[list[Job], str | None]:
+    """The tenant's jobs, newest first, in keyset pages of (created_at, id)."""
+    settings = get_settings()
+    query = select(Job).where(Job.account == account, Job.expires_at >= utcnow())
+    if phases:
+        query = query.where(Job.phase.in_(phases))
+    if analysis:
+        query = query.where(Job.analyses.any(JobAnalysis.analysis == analysis))
+    if created_after:
+        query = query.where(Job.created_at >= created_after)
+    if created_before:
+        query = query.where(Job.created_at < created_before)
+    if cursor:
+        at, job_id = pagination.decode(settings.secret_key, cursor, job_id=account, view="rest:jobs",
+                                       ttl_seconds=settings.next_token_ttl_hours * 3600)
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(dt.datetime.fromisoformat(at), job_id))
+    jobs = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    following = None
+    if len(jobs) > limit:
+        jobs = jobs[:limit]
+        following = pagination.encode(settings.secret_key, job_id=account, view="rest:jobs",
+                                      key=[jobs[-1].created_at.isoformat(), jobs[-1].id])
+    return jobs, following
+
+
+def rest_results_page(session: Session, account: str, job_id: str, analysis: str, *, sort_by: str | None,
+                      aggregate_by: str | None, cursor: str | None, limit: int) -> tuple[Job, list[dict], str | None]:
+    """One cursor page of one analysis's items of a SUCCEEDED job (none before)."""
+    settings = get_settings()
+    job = find_job(session, account, job_id, analysis)
+    chosen = analyses.get(analysis)
+    sort_by = sort_by or next(iter(chosen.sorts))
+    aggregate_by = aggregate_by or chosen.aggregations[0]
+    if sort_by not in chosen.sorts:
+        raise InvalidParameter(f"sort must be one of {', '.join(chosen.sorts)} for {analysis}.")
+    if aggregate_by not in chosen.aggregations:
+        raise InvalidParameter(f"aggregate must be one of {', '.join(chosen.aggregations)} for {analysis}.")
+    if job.phase_enum is not Phase.SUCCEEDED:
+        return job, [], None
+    view = f"rest:{analysis}/{sort_by}/{aggregate_by}"
+    after = None
+    if cursor:
+        after = pagination.decode(settings.secret_key, cursor, job_id=job.id, view=view,
+                                  ttl_seconds=settings.next_token_ttl_hours * 3600)
+    page = results_page(session, job.id, analysis, order=chosen.sorts[sort_by], aggregate=aggregate_by,
+                        after=after, limit=min(limit, MAX_RESULTS_CAP))
+    following = None
+    if page.next_key is not None:
+        following = pagination.encode(settings.secret_key, job_id=job.id, view=view, key=page.next_key)
+    return job, [chosen.item(row) for row in page.rows], following
+
+
+def export_rows(session: Session, job: Job):
+    """Every item of every analysis of a SUCCEEDED job, in time order, streamed from the database."""
+    for record in job.analyses:
+        chosen = analyses.get(record.analysis)
+        for aggregate in chosen.aggregations:
+            rows = session.scalars(page_query(job.id, record.analysis, order=Order.TIME, aggregate=aggregate,
+                                              after=None, limit=None).execution_options(yield_per=1000))
+            for row in rows:
+                yield {"analysis": record.analysis, "aggregate": aggregate, "item": chosen.item(row)}
+
+
+def cancel_job(session: Session, account: str, job_id: str) -> Job:
+    """Ask a job to stop. A queued job ends now; a running one ends CANCELLED when its workers next
+    look, after the batch in hand. A finished job is left as it is."""
+    from jobs import lifecycle
+    from jobs.tasks import dispatch_notifications, enqueue_after_commit
+
+    find_job(session, account, job_id)
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job.phase_enum.finished:
+        raise ResourceInUse(f"The job {job_id} has already ended ({job.phase}).")
+    if job.phase_enum is Phase.FINALIZING:
+        raise ResourceInUse(f"The job {job_id} is finishing; it can no longer be cancelled.")
+    job.cancel_requested = True
+    running = session.scalar(select(func.count()).select_from(Chunk).where(
+        Chunk.job_id == job.id, Chunk.state == "running"))
+    if job.phase_enum is Phase.QUEUED or (job.phase_enum is Phase.ANALYZING and not running):
+        # No worker holds any of it: end it now (a chunk claimed meanwhile stops at its first batch).
+        lifecycle.end(session, job, Phase.CANCELLED, "The job was cancelled.")
+        enqueue_after_commit(session, dispatch_notifications)
+    return job
+
+
+def resubmit_job(session: Session, account: str, job_id: str) -> str:
+    """Run a failed or cancelled job again as a new job with the same video and pinned options."""
+    old = find_job(session, account, job_id)
+    if old.phase_enum not in (Phase.FAILED, Phase.CANCELLED):
+        raise ResourceInUse(f"Only a failed or cancelled job can be resubmitted; {job_id} is {old.phase}.")
+    new_id = start_job(session, account, operation=old.operation, request=dict(old.params or {}),
+                       planned={a.analysis: dict(a.options) for a in old.analyses})
+    session.get(Job, new_id).resubmitted_from = old.id
+    return new_id

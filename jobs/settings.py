@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     sns_access_key_id: str | None = None  # unset: boto3's own chain (environment, profile, instance role)
     sns_secret_access_key: str | None = None
     sns_region: str | None = None
+    # Webhooks: exponential backoff with full jitter from `backoff` up to `backoff_max` seconds,
+    # retried for `retry_hours`; targets must be public addresses unless a network is allowed here.
+    webhook_backoff_seconds: float = Field(5.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(3600.0, gt=0)
+    webhook_retry_hours: float = Field(72.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_allow_networks: str = Field("", description="CIDRs webhooks may reach although not public, "
+                                                        "e.g. 127.0.0.0/8 for a receiver on this host.")
+    # REST uploads land here (a bucket under the bucket root, or on the S3 endpoint).
+    upload_bucket: str = "framewise-uploads"
 
     # --- analysis ----------------------------------------------------------------------
     sample_fps: float = Field(2.0, gt=0, le=60)

@@ -1,4 +1,5 @@
-"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint and health checks.
+"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint, the REST API under /v1, and
+health checks.
 
 `flask --app web run` finds create_app() here.
 """
@@ -10,13 +11,17 @@ from werkzeug.exceptions import HTTPException
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    from web import aws, health
+    from web import aws, health, rest
 
     app.register_blueprint(aws.bp)
     app.register_blueprint(health.bp)
+    rest.init_app(app)
 
+    # Registered after the REST API's (flask-smorest registers its own): this one decides by path.
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        if rest.is_rest_request():
+            return rest.http_error(error)
         # Even a 404 or 405 answers in the error shape a Rekognition client can read.
         from flask import g
 
