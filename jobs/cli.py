@@ -210,6 +210,28 @@ def _standalone(args) -> None:
         stack.stop()
 
 
+def _admin_create_user(args) -> None:
+    """An operator for the admin pages. The password is asked twice on a terminal, or read from
+    standard input's first line with --password-stdin (for scripts); it never goes on a command line."""
+    import getpass
+
+    from jobs.database import session_scope
+    from web.admin.users import UserError, create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            sys.exit("framewise: the passwords differ")
+    try:
+        with session_scope() as session:
+            create_user(session, args.username, password)
+    except UserError as error:
+        sys.exit(f"framewise: {error}")
+    print(f"admin user {args.username} created; log in at /admin")
+
+
 def _demo(args) -> None:
     from jobs.demo import run_demo
 
@@ -246,6 +268,13 @@ def main(argv: list[str] | None = None) -> None:
     standalone.add_argument("--port", type=int, default=8000)
     standalone.add_argument("--region", default="us-east-1")
     standalone.set_defaults(func=_standalone)
+
+    admin = sub.add_parser("admin", help="operators of the admin pages")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create_user = admin_sub.add_parser("create-user", help="add an operator who can log in at /admin")
+    create_user.add_argument("username")
+    create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create_user.set_defaults(func=_admin_create_user)
 
     demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
     demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")

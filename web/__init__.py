@@ -10,16 +10,19 @@ from werkzeug.exceptions import HTTPException
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    from web import aws, health
+    from web import admin, aws, health
 
     app.register_blueprint(aws.bp)
     app.register_blueprint(health.bp)
+    admin.init_app(app)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         # Even a 404 or 405 answers in the error shape a Rekognition client can read.
-        from flask import g
+        from flask import g, request
 
+        if request.path == "/admin" or request.path.startswith("/admin/"):
+            return admin.error_page(error)  # the operator's pages answer in HTML
         g.setdefault("request_id", "")
         return aws.error_response("UnknownOperationException" if error.code in (404, 405) else "SerializationException",
                                   error.description or error.name, status=error.code or 400)
