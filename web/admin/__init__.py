@@ -42,10 +42,15 @@ def init_app(app: Flask) -> None:
 
 
 def error_page(error):
-    """An HTTP error on an admin path, as a page rather than the API's JSON error."""
+    """An HTTP error on an admin path, as a page rather than the API's JSON error; to a visitor
+    who is not logged in, every admin URL (even one that does not exist) is the login page."""
     from flask import make_response, render_template
 
+    from web.admin.auth import current_user, to_login
     from web.admin.security import apply_headers
+
+    if current_user() is None:
+        return apply_headers(to_login())
 
     page = render_template("admin/error.html", title=f"{error.code} {error.name}",
                            message=error.description or error.name)

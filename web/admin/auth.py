@@ -52,19 +52,30 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.jobs_list")
 
 
+def current_user() -> str | None:
+    """The logged-in operator's name (also put in g.admin_user), or None; a session whose user is
+    gone or whose password changed is cleared."""
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    with session_scope() as db:
+        user = db.get(AdminUser, user_id)
+        if user is not None and users.fingerprint(user) == session.get("fingerprint"):
+            g.admin_user = user.username
+            return user.username
+    session.clear()
+    return None
+
+
+def to_login():
+    return redirect(url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+
+
 @bp.before_request
 def _require_login():
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user() is not None:
         return None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        with session_scope() as db:
-            user = db.get(AdminUser, user_id)
-            if user is not None and users.fingerprint(user) == session.get("fingerprint"):
-                g.admin_user = user.username
-                return None
-        session.clear()
-    return redirect(url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    return to_login()
 
 
 @bp.route("/login", methods=["GET", "POST"])
