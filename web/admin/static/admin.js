@@ -24,6 +24,7 @@
     var delay = every;
     var timer = null;
     var busy = false;
+    var last = null;  // the fragment last shown: unchanged rows are left alone (focus, selection)
 
     function schedule(ms) {
       clearTimeout(timer);
@@ -43,6 +44,13 @@
           }
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.text().then(function (html) {
+            if (html === last) {
+              say(region, "Updated " + clock());
+              delay = every;
+              schedule(delay);
+              return;
+            }
+            last = html;
             var focused = document.activeElement;
             var focusHref = region.contains(focused) && focused.getAttribute ? focused.getAttribute("href") : null;
             region.innerHTML = html;
