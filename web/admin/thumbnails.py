@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 from PIL import Image
@@ -19,6 +21,11 @@ WIDTHS = (320, 640, 1280)  # the sizes asked for; a fixed set keeps the cache bo
 SEARCH_MILLIS = 1000  # the first frame at or after t, within this window
 
 
+# One decode at a time per job in this process: a filmstrip asks for two dozen frames at once, and
+# the first of them fetches the video; the others wait for that copy rather than fetch their own.
+_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
 def _cache_dir(job: Job) -> Path:
     return get_settings().video_cache_dir / "admin" / job.id
 
@@ -29,9 +36,13 @@ def frame_jpeg(job: Job, millis: int, width: int) -> bytes | None:
     if cached.is_file():
         return cached.read_bytes()
     ref = VideoRef(job.video_bucket, job.video_name, job.video_version)
-    with open_local(ref, _cache_dir(job)) as path:
-        batch = next(iter_frames(path, start_millis=millis, end_millis=millis + SEARCH_MILLIS, rates={"": None},
-                                 batch_size=1, backend="pyav", max_side=width), None)
+    with _locks[job.id], open_local(ref, _cache_dir(job)) as path:
+        batches = iter_frames(path, start_millis=millis, end_millis=millis + SEARCH_MILLIS, rates={"": None},
+                              batch_size=1, backend="pyav", max_side=width)
+        try:
+            batch = next(batches, None)
+        finally:
+            batches.close()  # closes the container now, not when the generator is collected
     if batch is None or not len(batch):
         return None
     image = Image.fromarray(batch.frames[0])
