@@ -254,6 +254,8 @@ def _celebrities(args) -> None:
         with session_scope() as session:
             if not celebrities.remove(session, args.id):
                 raise SystemExit(f"no celebrity {args.id}")
+
+
 def _keys_create(args) -> None:
     from jobs import api_keys
     from jobs.database import session_scope
@@ -289,6 +291,26 @@ def _jobs_watch(args) -> None:
     if not args.key:
         sys.exit("framewise: give --key or set FRAMEWISE_API_KEY")
     sys.exit(watch(args.url, args.key, args.job_id, interval=args.interval))
+def _admin_create_user(args) -> None:
+    """An operator for the admin pages. The password is asked twice on a terminal, or read from
+    standard input's first line with --password-stdin (for scripts); it never goes on a command line."""
+    import getpass
+
+    from jobs.database import session_scope
+    from web.admin.users import UserError, create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            sys.exit("framewise: the passwords differ")
+    try:
+        with session_scope() as session:
+            create_user(session, args.username, password)
+    except UserError as error:
+        sys.exit(f"framewise: {error}")
+    print(f"admin user {args.username} created; log in at /admin")
 
 
 def _demo(args) -> None:
@@ -339,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     remove = gallery_sub.add_parser("remove", help="remove a celebrity and their photos")
     remove.add_argument("id")
     gallery.set_defaults(func=_celebrities)
+
     keys = sub.add_parser("keys", help="REST API keys (each key is a tenant)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="make a key; it is printed once")
@@ -360,6 +383,12 @@ def main(argv: list[str] | None = None) -> None:
     watch.add_argument("--key", default=os.environ.get("FRAMEWISE_API_KEY"), help="default: $FRAMEWISE_API_KEY")
     watch.add_argument("--interval", type=float, default=1.0)
     watch.set_defaults(func=_jobs_watch)
+    admin = sub.add_parser("admin", help="operators of the admin pages")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create_user = admin_sub.add_parser("create-user", help="add an operator who can log in at /admin")
+    create_user.add_argument("username")
+    create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create_user.set_defaults(func=_admin_create_user)
 
     demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
     demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")

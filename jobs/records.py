@@ -145,6 +145,19 @@ class JobAnalysis(Base):
     model_versions: Mapped[dict]  # model name -> version, as run
 
 
+class AdminUser(Base):
+    """An operator who may log in to the admin pages (web/admin). Only a scrypt hash of the
+    password is kept; `framewise admin create-user` makes one."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+
 class Result(Base):
     """One result item of one analysis, stored as the wire item it becomes.
 

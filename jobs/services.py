@@ -154,6 +154,52 @@ def find_job(session: Session, account: str, job_id: str, analysis: str | None =
     return job
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs an operator lists: None means any."""
+
+    account: str | None = None
+    status: str | None = None  # a Rekognition JobStatus: IN_PROGRESS, SUCCEEDED or FAILED
+    analysis: str | None = None  # a registry name
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+JOB_STATUSES = tuple(dict.fromkeys(p.job_status for p in Phase))
+
+
+def list_jobs(session: Session, filters: JobFilter, *, after: tuple[dt.datetime, str] | None = None,
+              limit: int = 50) -> tuple[list[Job], tuple[dt.datetime, str] | None]:
+    """Jobs of every tenant (or one), newest first, one keyset page: (created_at, id) < after.
+    Returns the page and the key to pass as `after` for the next one (None on the last page)."""
+    query = select(Job)
+    if filters.account:
+        query = query.where(Job.account == filters.account)
+    if filters.status:
+        if filters.status not in JOB_STATUSES:
+            raise InvalidParameter(f"Status must be one of {', '.join(JOB_STATUSES)}.")
+        query = query.where(Job.phase.in_([p.value for p in Phase if p.job_status == filters.status]))
+    if filters.analysis:
+        analyses.get(filters.analysis)  # KeyError for a name the registry does not know
+        query = query.where(select(JobAnalysis.job_id).where(
+            JobAnalysis.job_id == Job.id, JobAnalysis.analysis == filters.analysis).exists())
+    if filters.since:
+        query = query.where(Job.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Job.created_at < filters.until)
+    if after:
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(*after))
+    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ((rows[-1].created_at, rows[-1].id) if more else None)
+
+
+def job_accounts(session: Session) -> list[str]:
+    """The tenants that have jobs, for an operator's filter."""
+    return list(session.scalars(select(Job.account).distinct().order_by(Job.account)))
+
+
 def _video_echo(job: Job) -> dict:
     s3 = {"Bucket": job.video_bucket, "Name": job.video_name}
     if job.video_version:

@@ -6,6 +6,17 @@ cd "$(dirname "$0")/.."
 # The suite starts its own real PostgreSQL (with pgvector) and Redis from the wheels it installs
 # (tests/conftest.py); set FRAMEWISE_TEST_POSTGRES / FRAMEWISE_TEST_REDIS to use servers of yours.
 
+# The admin page tests (tests/admin) drive Debian's chromium through chromium-driver; install them
+# when missing and we may (root with apt), and say what is missing otherwise.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "tests/run.sh: tests/admin need chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

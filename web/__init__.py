@@ -1,4 +1,4 @@
-"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint, the REST API under /v1, and
+"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint, the REST API under /v1, the operator admin pages and
 health checks.
 
 `flask --app web run` finds create_app() here.
@@ -11,11 +11,12 @@ from werkzeug.exceptions import HTTPException
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    from web import aws, health, rest
+    from web import admin, aws, health, rest
 
     app.register_blueprint(aws.bp)
     app.register_blueprint(health.bp)
     rest.init_app(app)
+    admin.init_app(app)
 
     # Registered after the REST API's (flask-smorest registers its own): this one decides by path.
     @app.errorhandler(HTTPException)
@@ -23,8 +24,10 @@ def create_app() -> Flask:
         if rest.is_rest_request():
             return rest.http_error(error)
         # Even a 404 or 405 answers in the error shape a Rekognition client can read.
-        from flask import g
+        from flask import g, request
 
+        if request.path == "/admin" or request.path.startswith("/admin/"):
+            return admin.error_page(error)  # the operator's pages answer in HTML
         g.setdefault("request_id", "")
         return aws.error_response("UnknownOperationException" if error.code in (404, 405) else "SerializationException",
                                   error.description or error.name, status=error.code or 400)

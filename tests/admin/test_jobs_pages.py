@@ -1,0 +1,191 @@
+"""The jobs pages in a real headless Chromium against the real stack with a real label job: the
+list follows the job from IN_PROGRESS to SUCCEEDED without a reload, its timeline draws the dog
+where the model found it, a frame opens large, results download as JSON Lines; the workers page
+shows the worker that ran it. Every page is checked with axe-core and photographed."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.admin.conftest import axe_violations, ensure_logged_in, screenshot, session_for
+from tests.conftest import media
+
+pytestmark = pytest.mark.e2e
+
+DOG_VIDEO = "objects/pexels_dog_eating_854132.mp4"
+
+
+def _text(browser, selector: str) -> str | None:
+    """An element's text read in one step: live regions replace their rows under a test's feet."""
+    return browser.execute_script("const e = document.querySelector(arguments[0]); return e && e.innerText;",
+                                  selector)
+
+
+def _row_status(browser, job_id: str) -> str | None:
+    return browser.execute_script("const e = document.querySelector(arguments[0]); return e && e.dataset.status;",
+                                  f'tr[data-job="{job_id}"]')
+
+
+@pytest.fixture(scope="module")
+def dog_job(stack, browser, admin_user):
+    """Start a label job while the jobs list is open, and record what the list showed of it."""
+    ensure_logged_in(browser, stack.url, admin_user)
+    browser.execute_script("window.framewiseNoReload = true;")
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(media(DOG_VIDEO)), JobTag="admin-dog")["JobId"]
+    seen: list[str] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = _row_status(browser, job_id)
+        if status and (not seen or seen[-1] != status):
+            seen.append(status)
+            if status == "IN_PROGRESS":
+                screenshot(browser, "02-jobs-list-in-progress")
+        if status in ("SUCCEEDED", "FAILED"):
+            break
+        time.sleep(0.2)
+    kept = browser.execute_script("return window.framewiseNoReload === true;")
+    final = stack.wait_for_job(client, job_id)
+    return {"id": job_id, "seen": seen, "no_reload": kept, "final": final}
+
+
+@pytest.fixture(scope="module")
+def labels(stack, dog_job):
+    out, token = [], None
+    while True:
+        page = stack.client().get_label_detection(JobId=dog_job["id"], **({"NextToken": token} if token else {}))
+        out += page["Labels"]
+        token = page.get("NextToken")
+        if not token:
+            return out
+
+
+def test_the_list_follows_a_job_to_success_without_reloading(dog_job, logged_in):
+    assert dog_job["final"]["JobStatus"] == "SUCCEEDED", dog_job["final"].get("StatusMessage")
+    assert dog_job["seen"][0] == "IN_PROGRESS" and dog_job["seen"][-1] == "SUCCEEDED", dog_job["seen"]
+    assert dog_job["no_reload"], "the page was reloaded: the live rows must update in place"
+    row = _text(logged_in, f'tr[data-job="{dog_job["id"]}"]')
+    assert "100%" in row and "13.8 s" in row and "640×360" in row and "labels" in row, row
+    screenshot(logged_in, "03-jobs-list")
+    assert axe_violations(logged_in) == []
+
+
+def test_filters_and_paging(dog_job, logged_in, stack):
+    browser = logged_in
+    row = f'tr[data-job="{dog_job["id"]}"]'
+    browser.get(f"{stack.url}/admin/jobs?status=FAILED")
+    assert _text(browser, row) is None
+    tenant = stack.env["FRAMEWISE_CREDENTIALS"].split(":")[0]
+    browser.get(f"{stack.url}/admin/jobs?status=SUCCEEDED&analysis=labels&tenant={tenant}")
+    assert _text(browser, row) is not None
+    browser.get(f"{stack.url}/admin/jobs?tenant=AKIDSOMEONEELSE")
+    assert _text(browser, row) is None
+    browser.get(f"{stack.url}/admin/jobs?until=2000-01-01T00:00")
+    assert _text(browser, "td.empty") == "No jobs match."
+    browser.get(f"{stack.url}/admin/jobs?status=NOPE")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Bad filter"
+
+
+def _box_on_screen(browser, figure) -> dict:
+    return browser.execute_script("""
+        const figure = arguments[0];
+        const img = figure.querySelector('img');
+        const rect = figure.querySelector('g.box[data-caption="Dog"] rect').getBoundingClientRect();
+        const frame = img.getBoundingClientRect();
+        return {loaded: img.complete && img.naturalWidth > 0, natural: img.naturalWidth,
+                left: (rect.left - frame.left) / frame.width, top: (rect.top - frame.top) / frame.height,
+                width: rect.width / frame.width, height: rect.height / frame.height};""", figure)
+
+
+def test_the_timeline_draws_the_dog_where_the_model_found_it(dog_job, labels, logged_in, stack):
+    browser = logged_in
+    browser.get(f"{stack.url}/admin/jobs/{dog_job['id']}")
+    figures = browser.find_elements(By.CSS_SELECTOR, "figure.thumb")
+    assert len(figures) >= 10, "a filmstrip of sampled times"
+    with_dog = [f for f in figures if f.find_elements(By.CSS_SELECTOR, 'g.box[data-caption="Dog"]')]
+    assert with_dog, [f.text for f in figures]
+    deadline = time.monotonic() + 60
+    while not all(browser.execute_script("return arguments[0].querySelector('img').complete", f) for f in figures):
+        assert time.monotonic() < deadline, "thumbnails did not load"
+        time.sleep(0.3)
+    figure = with_dog[0]
+    millis = int(figure.get_attribute("data-millis"))
+    drawn = _box_on_screen(browser, figure)
+    assert drawn["loaded"] and drawn["natural"] == 320, drawn
+    found = [instance["BoundingBox"] for item in labels if item["Timestamp"] == millis
+             and item["Label"]["Name"] == "Dog" for instance in item["Label"]["Instances"]]
+    assert found, f"the API has no Dog box at {millis} ms"
+    box = found[0]
+    for key in ("left", "top", "width", "height"):
+        assert drawn[key] == pytest.approx(box[key.capitalize()], abs=0.02), (key, drawn, box)
+    # The dog is a big part of this frame, near its middle.
+    assert box["Width"] * box["Height"] > 0.1
+    assert "Dog" in figure.find_element(By.TAG_NAME, "figcaption").text
+    # Each analysis's lane marks where it found something.
+    assert browser.find_elements(By.CSS_SELECTOR, ".timeline rect.tick")
+    screenshot(browser, "04-job-timeline")
+    assert axe_violations(browser) == []
+
+    figure.find_element(By.TAG_NAME, "a").click()
+    assert browser.current_url.endswith(f"/admin/jobs/{dog_job['id']}/at/{millis}")
+    deadline = time.monotonic() + 60
+    while not browser.execute_script("const i = document.querySelector('.large img'); return i.complete && i.naturalWidth"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert browser.execute_script("return document.querySelector('.large img').naturalWidth") == 640
+    assert browser.find_elements(By.CSS_SELECTOR, '.large g.box[data-caption="Dog"] text')
+    assert "Dog" in browser.find_element(By.CSS_SELECTOR, "main table").text
+    screenshot(browser, "05-frame-large")
+    assert axe_violations(browser) == []
+
+
+def test_results_download_as_json_lines(dog_job, labels, logged_in, stack):
+    http = session_for(logged_in)
+    response = http.get(f"{stack.url}/admin/jobs/{dog_job['id']}/results.jsonl")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/x-ndjson")
+    assert "attachment" in response.headers["Content-Disposition"]
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    by_time = [line["item"] for line in lines if line["analysis"] == "labels" and line["aggregate"] == "TIMESTAMPS"]
+    assert by_time == labels, "the same items, in the same order, as GetLabelDetection"
+    assert any(line["aggregate"] == "SEGMENTS" for line in lines)
+
+
+def test_thumbnails_are_validated_and_cached(dog_job, logged_in, stack):
+    http = session_for(logged_in)
+    base = f"{stack.url}/admin/jobs/{dog_job['id']}/frame.jpg"
+    first = http.get(f"{base}?t=2000&w=640")
+    assert first.status_code == 200 and first.content[:2] == b"\xff\xd8"
+    assert http.get(f"{base}?t=2000&w=640").content == first.content
+    assert http.get(f"{base}?t=2000&w=123").status_code == 400
+    assert http.get(f"{base}?t=999999&w=320").status_code == 404
+    assert http.get(f"{stack.url}/admin/jobs/no-such-job/frame.jpg?t=0").status_code == 404
+
+
+def test_workers_and_queues(dog_job, logged_in, stack):
+    browser = logged_in
+    browser.get(f"{stack.url}/admin/workers")
+    text = browser.find_element(By.TAG_NAME, "main").text
+    for queue in ("framewise.gpu", "framewise.io", "framewise.image"):
+        assert queue in text
+    assert "e2e-worker" in text, "the video worker answered the ping"
+    claims = browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-workers] tbody tr")
+    assert any(row.find_elements(By.CSS_SELECTOR, "th.mono") for row in claims), "the worker that ran the chunks"
+    assert "waiting to be delivered" in text
+    screenshot(browser, "06-workers")
+    assert axe_violations(browser) == []
+
+
+def test_usable_on_a_phone(dog_job, logged_in, stack):
+    browser = logged_in
+    size = browser.get_window_size()
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(f"{stack.url}/admin/jobs")
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, "the page itself never scrolls sideways (wide tables scroll in their box)"
+        screenshot(browser, "07-jobs-list-phone")
+    finally:
+        browser.set_window_size(size["width"], size["height"])
