@@ -1,5 +1,5 @@
-"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint, the REST API under /v1, the operator admin pages and
-health checks.
+"""The HTTP surface: the Rekognition-compatible AWS JSON endpoint, the REST API under /v1, the
+operator admin pages under /admin, and health checks.
 
 `flask --app web run` finds create_app() here.
 """
