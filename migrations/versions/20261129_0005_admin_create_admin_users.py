@@ -1,7 +1,7 @@
 """create admin_users: the operators who may log in to the admin pages
 
 Revision ID: 0005_admin
-Revises: 0004
+Revises: 0005_rest
 Create Date: 2026-11-29 12:10:47
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005_admin'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005_rest'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """face collections, user vectors and the celebrity gallery with pgvector
 
 Revision ID: 0005_faces
-Revises: 0004
+Revises: 0005_failures
 Create Date: 2026-11-29 12:20:43.411517
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0005_faces'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005_failures'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

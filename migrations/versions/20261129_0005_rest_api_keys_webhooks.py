@@ -2,7 +2,7 @@
 link; outbox rows that gave up
 
 Revision ID: 0005_rest
-Revises: 0004
+Revises: 0005_faces
 Create Date: 2026-11-29 12:20:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005_rest'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005_faces'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
