@@ -109,8 +109,14 @@ def _send(event: OutboxEvent) -> None:
     from jobs import webhooks
 
     if event.channel.startswith(webhooks.CHANNEL):
-        with session_scope() as session:  # the attempt log row; the outbox row itself is claimed by _take
-            webhooks.send(session, event)
+        # A session only for the delivery log's row (the outbox row itself is claimed by _take),
+        # kept whether the POST worked or not.
+        with session_scope() as session:
+            try:
+                webhooks.send(session, event)
+            except webhooks.DeliveryFailed:
+                session.commit()
+                raise
         return
     settings = get_settings()
     text = json.dumps(event.payload, separators=(",", ":"))
