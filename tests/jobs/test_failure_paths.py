@@ -265,3 +265,27 @@ def test_the_video_cache_is_bounded_and_swept(video, framewise_env, monkeypatch)
     finally:
         monkeypatch.undo()
         clear_caches()
+
+
+def test_a_timed_out_chunk_gives_its_claim_back_but_keeps_the_attempt(video, framewise_env):
+    """Celery's soft time limit arrives as a signal whose handler raises SoftTimeLimitExceeded
+    wherever the task is (here: decoding or running the models). The chunk is free again at
+    once, and the attempt stays spent, so a chunk that always times out still ends the job."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    job_id = _start(video)
+    lifecycle.plan(job_id)
+
+    def soft_limit(_signum, _frame):
+        raise SoftTimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)  # a chunk takes seconds: this lands mid-analysis
+        with pytest.raises(SoftTimeLimitExceeded):
+            lifecycle.analyze(job_id, 0)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    chunk = _chunk(job_id)
+    assert (chunk.state, chunk.claimed_by, chunk.attempts) == ("pending", None, 1)
