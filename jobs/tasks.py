@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import ChannelError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -44,7 +45,10 @@ def _give_up(job_id: str, error: Exception) -> None:
     """End the job FAILED. The user reads StatusMessage: it says what happened in their terms
     and never carries our exception text (hosts, SQL, paths); the log has the details."""
     log.error("job %s failed: %s: %s", job_id, type(error).__name__, error)
-    if isinstance(error, TRANSIENT):
+    if isinstance(error, SoftTimeLimitExceeded):
+        message = ("The analysis timed out on every try; the video may be too long or too large for one task "
+                   "(see FRAMEWISE_CHUNK_SECONDS and FRAMEWISE_TASK_SOFT_TIME_LIMIT).")
+    elif isinstance(error, TRANSIENT):
         message = ("A service the analysis depends on (database, storage or queue) stayed unavailable; "
                    "start the job again later.")
     else:

@@ -71,7 +71,9 @@ class FlakyStorage:
                 for name, value in response.getheaders():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                # A HEAD has no body, but states the object's length.
+                length = response.getheader("Content-Length", "0") if self.command == "HEAD" else len(data)
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

@@ -27,7 +27,7 @@ from jobs.records import Chunk, Job, OutboxEvent, Phase, utcnow
 from jobs.transient import StorageUnavailable, is_transient
 from tests.conftest import clear_caches, free_port
 
-ACCOUNT = "AKIDUNIT000000000001"
+ACCOUNT = "AKIDFAILUREPATHS0001"  # its own tenant: its unfinished jobs count against no one else's limit
 
 
 def _start(video: dict, **extra) -> str:
@@ -265,3 +265,42 @@ def test_the_video_cache_is_bounded_and_swept(video, framewise_env, monkeypatch)
     finally:
         monkeypatch.undo()
         clear_caches()
+
+
+_SOFT_LIMIT_CHILD = """
+import signal, sys
+from celery.exceptions import SoftTimeLimitExceeded
+from jobs import lifecycle
+from jobs.database import get_engine
+
+get_engine().connect().close()  # a pooled connection: the claim is quick, the limit lands after it
+
+def soft_limit(_signum, _frame):
+    raise SoftTimeLimitExceeded()
+
+signal.signal(signal.SIGALRM, soft_limit)
+signal.setitimer(signal.ITIMER_REAL, 0.3)  # a chunk takes seconds: this lands mid-analysis
+try:
+    lifecycle.analyze(sys.argv[1], 0)
+except SoftTimeLimitExceeded:
+    sys.exit(3)
+"""
+
+
+def test_a_timed_out_chunk_gives_its_claim_back_but_keeps_the_attempt(video, framewise_env):
+    """Celery's soft time limit arrives as a signal whose handler raises SoftTimeLimitExceeded
+    wherever the task is (loading models, decoding, inferring). The chunk is free again at once,
+    and the attempt stays spent, so a chunk that always times out still ends the job. In a
+    process of its own, as a worker's: an exception through model code may leave it unusable."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    job_id = _start(video)
+    lifecycle.plan(job_id)
+    result = subprocess.run([sys.executable, "-c", _SOFT_LIMIT_CHILD, job_id], cwd=REPO, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 3, result.stderr[-2000:]
+    chunk = _chunk(job_id)
+    assert (chunk.state, chunk.claimed_by, chunk.attempts) == ("pending", None, 1)

@@ -13,7 +13,7 @@ from jobs.database import session_scope
 from jobs.records import Job
 from tests.conftest import clear_caches
 
-ACCOUNT = "AKIDUNIT000000000001"
+ACCOUNT = "AKIDFAILUREPATHS0001"  # its own tenant: its unfinished jobs count against no one else's limit
 
 
 def test_the_error_base_is_an_internal_error_and_a_500():
