@@ -111,7 +111,7 @@ class PersonTracking(Analysis):
         mapping = stitch([ChunkTracks.from_json(item) for _, item in chunks])
         local = session.execute(select(Result.chunk_index, Result.timestamp_millis, Result.rank, Result.item).where(
             Result.job_id == job.id, Result.analysis == self.name, Result.aggregate == LOCAL)
-            .order_by(Result.timestamp_millis, Result.id)).all()
+            .order_by(Result.timestamp_millis, Result.id).execution_options(yield_per=2000))
         for chunk_index, timestamp, rank, item in local:
             index = mapping[(position[chunk_index], item["Person"]["Index"])]
             served = {"Timestamp": timestamp, "Person": {**item["Person"], "Index": index}}
