@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     notify_channel: str = "framewise:jobs"
     notify_stream: str = "framewise:jobs:stream"
     notify_stream_maxlen: int = 100_000
+    # Every job event (started, progress milestones, ended), as webhooks get them, for Redis consumers.
+    events_channel: str = "framewise:events"
+    events_stream: str = "framewise:events:stream"
     sns_endpoint_url: str | None = None
     # Webhooks: exponential backoff with full jitter from `backoff` up to `backoff_max` seconds,
     # retried for `retry_hours`; targets must be public addresses unless a network is allowed here.
