@@ -213,3 +213,23 @@ def test_uploads_over_the_limit_are_refused_while_streaming(api, photo_video, mo
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_the_keys_command_creates_lists_and_revokes(rest_app, capsys):
+    from jobs import cli
+    from tests.web.conftest import Caller
+
+    cli.main(["keys", "create", "--name", "from-the-cli"])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    assert Caller(rest_app, key).get("/v1/jobs").status_code == 200
+    cli.main(["keys", "list"])
+    listed = capsys.readouterr().out
+    assert key_id in listed and "from-the-cli" in listed and key not in listed
+    cli.main(["keys", "revoke", key_id])
+    assert capsys.readouterr().out.strip() == f"revoked {key_id}"
+    assert Caller(rest_app, key).get("/v1/jobs").status_code == 401
+    cli.main(["keys", "list"])
+    assert key_id not in capsys.readouterr().out
+    cli.main(["keys", "list", "--all"])
+    assert "revoked" in capsys.readouterr().out
