@@ -233,3 +233,14 @@ def test_the_keys_command_creates_lists_and_revokes(rest_app, capsys):
     assert key_id not in capsys.readouterr().out
     cli.main(["keys", "list", "--all"])
     assert "revoked" in capsys.readouterr().out
+
+
+def test_a_client_request_token_answers_the_same_job(api, other, video):
+    first = _create(api, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"]
+    assert _create(api, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"] == first
+    clash = _create(api, video, {"labels": {}}, client_request_token="tok-rest-1")
+    assert clash.status_code == 409 and clash.json["code"] == "IdempotentParameterMismatchException"
+    theirs = _create(other, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"]
+    assert theirs != first, "a token is its own tenant's business"
+    for job_id, caller in ((first, api), (theirs, other)):
+        caller.post(f"/v1/jobs/{job_id}/cancel")
