@@ -122,6 +122,9 @@ def start_job(session: Session, account: str, *, operation: str, request: dict,
         if existing:
             return existing
         raise
+    from jobs import notify
+
+    notify.record_event(session, job, "job.queued")
     enqueue_after_commit(session, plan_job, job.id)
     return job.id
 
