@@ -33,6 +33,7 @@ end
 return 0
 """
 _MARKER_TTL_SECONDS = 8 * 24 * 3600
+EVENTS_CHANNEL = "redis:events"  # job events on their own stream; "redis" keeps Rekognition's SNS message
 _MAX_BACKOFF_SECONDS = 600
 
 
@@ -61,14 +62,13 @@ def record_event(session: Session, job: Job, kind: str, progress: dict | None = 
     """Add a job event for the tenant's webhook endpoints to the outbox, in the caller's transaction."""
     from jobs import webhooks
 
-    endpoints = webhooks.subscribers(session, job.account, job.id)
-    if not endpoints:
-        return
     event_id = f"msg_{uuid.uuid4().hex}"
-    payload = job_event(job, kind, progress)
-    for endpoint in endpoints:
-        session.add(OutboxEvent(event_id=event_id, job_id=job.id, channel=webhooks.CHANNEL + endpoint.id,
-                                payload=payload))
+    payload = {"id": event_id, **job_event(job, kind, progress), "account": job.account}
+    channels = [webhooks.CHANNEL + endpoint.id for endpoint in webhooks.subscribers(session, job.account, job.id)]
+    if get_settings().resolved_redis_url:
+        channels.append(EVENTS_CHANNEL)
+    for channel in channels:
+        session.add(OutboxEvent(event_id=event_id, job_id=job.id, channel=channel, payload=payload))
 
 
 def record_completion(session: Session, job: Job) -> None:
@@ -120,10 +120,11 @@ def _send(event: OutboxEvent) -> None:
         return
     settings = get_settings()
     text = json.dumps(event.payload, separators=(",", ":"))
-    if event.channel == "redis":
-        _redis().eval(_DELIVER_ONCE, 3, f"framewise:delivered:{event.event_id}", settings.notify_stream,
-                      settings.notify_channel, text, event.event_id, settings.notify_stream_maxlen,
-                      _MARKER_TTL_SECONDS)
+    if event.channel in ("redis", EVENTS_CHANNEL):
+        stream, channel = ((settings.notify_stream, settings.notify_channel) if event.channel == "redis"
+                           else (settings.events_stream, settings.events_channel))
+        _redis().eval(_DELIVER_ONCE, 3, f"framewise:delivered:{event.event_id}", stream, channel, text,
+                      event.event_id, settings.notify_stream_maxlen, _MARKER_TTL_SECONDS)
     elif event.channel.startswith("sns:"):
         _sns().publish(TopicArn=event.channel[4:], Message=text,
                        MessageAttributes={"EventId": {"DataType": "String", "StringValue": event.event_id}})

@@ -132,6 +132,9 @@ def start_job(session: Session, account: str, *, operation: str, request: dict,
         if existing:
             return existing
         raise
+    from jobs import notify
+
+    notify.record_event(session, job, "job.queued")
     enqueue_after_commit(session, plan_job, job.id)
     return job.id
 
@@ -308,10 +311,8 @@ REST_OPERATION = "CreateJob"  # Job.operation of a REST job; the "API" of its co
 
 def analysis_options(name: str, given: dict) -> dict:
     """Pin one analysis's options for a REST job. The options are the members of the analysis's
-    Rekognition Start* request (MinConfidence, Settings, …), checked against botocore's model
-    of that request when Rekognition has one."""
-    from web import validation  # botocore's model only; no Flask
-
+    Rekognition Start* request (MinConfidence, Settings, …); the edge has checked them against
+    botocore's model of that request."""
     try:
         chosen = analyses.get(name)
     except KeyError as error:
@@ -320,12 +321,6 @@ def analysis_options(name: str, given: dict) -> dict:
     reserved = {"Video", "ClientRequestToken", "JobTag", "NotificationChannel"} & set(given)
     if reserved:
         raise InvalidParameter(f"{name}: {', '.join(sorted(reserved))} belong to the job, not to an analysis.")
-    model = validation.operation(chosen.start_op)
-    if model is not None:
-        stub = {"Video": {"S3Object": {"Bucket": "bucket", "Name": "name"}}, **given}
-        problems = validation.validate(model, stub)
-        if problems:
-            raise InvalidParameter(f"{name}: " + "; ".join(problems))
     return chosen.options(given, get_settings())
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     notify_channel: str = "framewise:jobs"
     notify_stream: str = "framewise:jobs:stream"
     notify_stream_maxlen: int = 100_000
+    # Every job event (started, progress milestones, ended), as webhooks get them, for Redis consumers.
+    events_channel: str = "framewise:events"
+    events_stream: str = "framewise:events:stream"
     sns_endpoint_url: str | None = None
     sns_access_key_id: str | None = None  # unset: boto3's own chain (environment, profile, instance role)
     sns_secret_access_key: str | None = None

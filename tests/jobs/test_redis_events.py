@@ -19,7 +19,7 @@ from jobs.database import session_scope
 from jobs.records import OutboxEvent
 from tests.conftest import REPO
 
-ACCOUNT = "AKIDUNIT000000000001"
+ACCOUNT = "AKIDREDISEVENTS00001"  # its own tenant: these jobs stay queued
 EVENTS = 300
 
 

@@ -20,8 +20,11 @@ EXAMPLES = 30
 
 
 def test_the_document_is_openapi_3_1_with_every_route(rest_app):
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
     document = rest_app.test_client().get("/v1/openapi.json").json
     assert document["openapi"] == "3.1.0"
+    validate(document, cls=OpenAPIV31SpecValidator)  # raises on any departure from OpenAPI 3.1
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/results/{analysis}", "/v1/jobs/{job_id}/cancel",
             "/v1/jobs/{job_id}/resubmit", "/v1/jobs/{job_id}/results.jsonl", "/v1/uploads", "/v1/webhooks",
             "/v1/webhooks/{endpoint_id}/deliveries"} <= set(document["paths"])

@@ -213,3 +213,34 @@ def test_uploads_over_the_limit_are_refused_while_streaming(api, photo_video, mo
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_the_keys_command_creates_lists_and_revokes(rest_app, capsys):
+    from jobs import cli
+    from tests.web.conftest import Caller
+
+    cli.main(["keys", "create", "--name", "from-the-cli"])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    assert Caller(rest_app, key).get("/v1/jobs").status_code == 200
+    cli.main(["keys", "list"])
+    listed = capsys.readouterr().out
+    assert key_id in listed and "from-the-cli" in listed and key not in listed
+    cli.main(["keys", "revoke", key_id])
+    assert capsys.readouterr().out.strip() == f"revoked {key_id}"
+    assert Caller(rest_app, key).get("/v1/jobs").status_code == 401
+    cli.main(["keys", "list"])
+    assert key_id not in capsys.readouterr().out
+    cli.main(["keys", "list", "--all"])
+    assert "revoked" in capsys.readouterr().out
+
+
+def test_a_client_request_token_answers_the_same_job(api, other, video):
+    first = _create(api, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"]
+    assert _create(api, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"] == first
+    clash = _create(api, video, {"labels": {}}, client_request_token="tok-rest-1")
+    assert clash.status_code == 409 and clash.json["code"] == "IdempotentParameterMismatchException"
+    theirs = _create(other, video, {"brightness": {}}, client_request_token="tok-rest-1").json["id"]
+    assert theirs != first, "a token is its own tenant's business"
+    for job_id, caller in ((first, api), (theirs, other)):
+        caller.post(f"/v1/jobs/{job_id}/cancel")

@@ -181,3 +181,13 @@ def test_a_jobs_life_arrives_as_events_in_order(api, video, operator):
     assert [e["data"]["progress"]["milestone"] for e in events[1:4]] == [25, 50, 75]
     assert events[0]["data"]["progress"]["frames_total"] == 9
     assert events[-1]["data"]["job_status"] == "SUCCEEDED"
+
+    # The same events, once each, on the Redis events stream (and its channel).
+    import redis
+
+    settings = get_settings()
+    entries = redis.Redis.from_url(settings.resolved_redis_url).xrange(settings.events_stream)
+    mine = [json.loads(fields[b"message"]) for _, fields in entries
+            if json.loads(fields[b"message"])["data"]["job_id"] == job_id]
+    assert sorted(m["id"] for m in mine if m["type"] != "job.queued") == sorted(e["id"] for e in events)
+    assert [m["type"] for m in mine].count("job.queued") == 1, "queued before the per-job endpoint existed"

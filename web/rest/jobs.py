@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 
 from jobs import analyses, progress, services
 from jobs.database import new_session, session_scope
-from jobs.errors import ResourceNotReady, ServiceError
+from jobs.errors import InvalidParameter, ResourceNotReady, ServiceError
 from jobs.records import Job, Phase
+from web import validation
 from web.rest import schemas
 from web.rest.auth import require_key
 from web.rest.errors import service_error
@@ -26,6 +27,20 @@ def _video(job: Job) -> dict:
     if job.video_version:
         s3["version"] = job.video_version
     return {"s3_object": s3}
+
+
+def check_options(wanted: dict[str, dict]) -> None:
+    """Each analysis's options against botocore's model of its Rekognition Start* request, as the
+    AWS endpoint checks that request (analyses Rekognition does not have take any object)."""
+    for name, options in wanted.items():
+        chosen = analyses.registry().get(name)
+        model = validation.operation(chosen.start_op) if chosen else None
+        if model is None:
+            continue
+        problems = validation.validate(model, {"Video": {"S3Object": {"Bucket": "bucket", "Name": "name"}},
+                                               **(options or {})})
+        if problems:
+            raise InvalidParameter(f"{name}: " + "; ".join(problems))
 
 
 def job_view(session, job: Job) -> dict:
@@ -68,6 +83,7 @@ class Jobs(MethodView):
         s3 = body["video"]["s3_object"]
         video = {"S3Object": {"Bucket": s3["bucket"], "Name": s3["name"],
                               **({"Version": s3["version"]} if s3.get("version") else {})}}
+        check_options(body["analyses"])
         with session_scope() as session:
             job_id = services.start_rest_job(session, g.account, video=video, wanted=body["analyses"],
                                              job_tag=body.get("job_tag"),
