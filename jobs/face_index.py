@@ -2,8 +2,9 @@
 
 The HNSW graph (jobs/records.py) answers `ORDER BY embedding <=> q LIMIT k` in roughly
 logarithmic time but may miss or misorder true neighbours. So a search asks it for
-CANDIDATE_FACTOR times more rows than wanted (and `hnsw.ef_search` at least as many), recomputes
-each candidate's cosine exactly in float64 and keeps the best. With a filter (one collection
+CANDIDATE_FACTOR times more rows than wanted, with a search list (`hnsw.ef_search`) of at least
+EF_SEARCH, recomputes each candidate's cosine exactly in float64 and keeps the best. EF_SEARCH
+trades latency for recall: benchmarks/bench_face_search.py measures both. With a filter (one collection
 among many) pgvector's iterative index scan keeps reading the graph until enough rows pass it;
 on a small collection PostgreSQL's planner reads the collection's rows and sorts them exactly.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 CANDIDATE_FACTOR = 4
 MIN_CANDIDATES = 40
+EF_SEARCH = 200
 MAX_EF_SEARCH = 1000  # pgvector's limit
 
 
@@ -37,7 +39,7 @@ def nearest(session: Session, table, vector, *, where=(), limit: int, min_cosine
         return []
     query = unit(vector)
     candidates = max(limit * CANDIDATE_FACTOR, MIN_CANDIDATES)
-    session.execute(text(f"SET LOCAL hnsw.ef_search = {min(candidates, MAX_EF_SEARCH)}"))
+    session.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(candidates, EF_SEARCH), MAX_EF_SEARCH)}"))
     session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     distance = table.embedding.cosine_distance(query.astype(np.float32))
     rows = session.scalars(select(table).where(*where).order_by(distance).limit(candidates)).all()
