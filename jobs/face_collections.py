@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,8 @@ def search(session: Session, collection: FaceCollection, vector, *, max_faces: i
     where = [IndexedFace.collection_pk == collection.id]
     if exclude:
         where.append(IndexedFace.face_id != exclude)
-    hits = nearest(session, IndexedFace, vector, where=where, limit=max_faces, min_cosine=cosine_threshold(threshold))
+    hits = nearest(session, IndexedFace, vector, where=where, limit=max_faces, min_cosine=cosine_threshold(threshold),
+                   rows_filtered=collection.face_count)
     users = user_ids(session, [hit.row for hit in hits])
     return [{"Similarity": similarity(hit.cosine), "Face": face_record(hit.row, collection.face_model_version, users)}
             for hit in hits]
@@ -110,10 +111,8 @@ def create_collection(session: Session, account: str, params: dict) -> dict:
 @operation("DescribeCollection")
 def describe_collection(session: Session, account: str, params: dict) -> dict:
     collection = find_collection(session, account, params["CollectionId"])
-    count = session.scalar(select(func.count()).select_from(IndexedFace)
-                           .where(IndexedFace.collection_pk == collection.id))
     users = session.scalar(select(func.count()).select_from(FaceUser).where(FaceUser.collection_pk == collection.id))
-    return {"FaceCount": count, "FaceModelVersion": collection.face_model_version,
+    return {"FaceCount": collection.face_count, "FaceModelVersion": collection.face_model_version,
             "CollectionARN": collection_arn(account, collection.collection_id),
             "CreationTimestamp": collection.created_at.timestamp(), "UserCount": users}
 
@@ -194,7 +193,17 @@ def delete_faces(session: Session, account: str, params: dict) -> dict:
         else:
             session.delete(face)
             deleted.append(face_id)
+    _count(session, collection, -len(deleted))
     return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
+
+
+def _count(session: Session, collection: FaceCollection, change: int) -> None:
+    """Keep the collection's face count (DescribeCollection; exact search below a size) in step,
+    as one UPDATE so concurrent IndexFaces calls add up."""
+    if change:
+        session.execute(update(FaceCollection).where(FaceCollection.id == collection.id)
+                        .values(face_count=FaceCollection.face_count + change))
+        session.refresh(collection, ["face_count"])
 
 
 @operation("IndexFaces")
@@ -226,6 +235,7 @@ def store_faces(session: Session, collection: FaceCollection, found: dict, param
                           confidence=detail["Confidence"], embedding=face["Vector"])
         session.add(row)
         records.append({"Face": face_record(row, collection.face_model_version), "FaceDetail": detail})
+    _count(session, collection, len(records))
     return {"FaceRecords": records, "FaceModelVersion": collection.face_model_version, "UnindexedFaces": unindexed}
 
 

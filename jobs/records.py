@@ -235,6 +235,7 @@ class FaceCollection(Base):
     account: Mapped[str] = mapped_column(String(128))
     collection_id: Mapped[str] = mapped_column(String(255))  # the user's CollectionId, case-sensitive
     face_model_version: Mapped[str] = mapped_column(String(64))
+    face_count: Mapped[int] = mapped_column(BigInteger, default=0)  # kept by IndexFaces/DeleteFaces
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0005_faces
 Revises: 0005_failures
-Create Date: 2026-11-29 12:20:43.411517
+Create Date: 2026-11-29 12:55:30.478633
 """
 from collections.abc import Sequence
 
@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('account', sa.String(length=128), nullable=False),
     sa.Column('collection_id', sa.String(length=255), nullable=False),
     sa.Column('face_model_version', sa.String(length=64), nullable=False),
+    sa.Column('face_count', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_face_collections')),
     sa.UniqueConstraint('account', 'collection_id', name='uq_face_collections_account_id')

@@ -396,7 +396,8 @@ def test_user_vectors(session, inference):
 
 
 def test_nearest_agrees_with_an_exact_search(session):
-    """HNSW candidates re-ranked exactly: the same faces, in the same order, as numpy finds."""
+    """HNSW candidates re-ranked exactly, and the exact scan small collections get: the same faces,
+    in the same order, as numpy finds."""
     import uuid
 
     from jobs.face_index import nearest
@@ -415,4 +416,7 @@ def test_nearest_agrees_with_an_exact_search(session):
         hits = nearest(session, IndexedFace, query, where=[IndexedFace.collection_pk == collection.id], limit=5)
         exact = np.argsort(-(vectors @ query))[:5]
         assert [hit.row.face_id for hit in hits] == [faces[i].face_id for i in exact]
+        scanned = nearest(session, IndexedFace, query, where=[IndexedFace.collection_pk == collection.id], limit=5,
+                          rows_filtered=len(faces))  # small: the exact scan
+        assert [hit.row.face_id for hit in scanned] == [faces[i].face_id for i in exact]
         assert [hit.cosine for hit in hits] == pytest.approx(list((vectors @ query)[exact]), abs=1e-5)
