@@ -26,6 +26,11 @@ ADMIN_URLS = ["/admin", "/admin/", "/admin/jobs", "/admin/jobs/rows?status=FAILE
               "/admin/jobs/abc123/results.jsonl", "/admin/workers", "/admin/workers/live", "/admin/no-such-page"]
 
 
+def _text(browser, selector: str) -> str | None:
+    return browser.execute_script("const e = document.querySelector(arguments[0]); return e && e.innerText;",
+                                  selector)
+
+
 def _login_form(http: requests.Session, url: str) -> str:
     page = http.get(f"{url}/admin/login")
     assert page.status_code == 200
@@ -124,6 +129,6 @@ def test_log_out(logged_in, stack):
     button = browser.find_element(By.CSS_SELECTOR, "form.logout button")
     button.click()
     wait_for_new_page(browser, button)
-    assert "/admin/login" in browser.current_url
+    assert "/admin/login" in browser.current_url, (browser.current_url, _text(browser, "main"))
     browser.get(f"{stack.url}/admin/jobs")
     assert "/admin/login" in browser.current_url

@@ -189,3 +189,24 @@ def test_usable_on_a_phone(dog_job, logged_in, stack):
         screenshot(browser, "07-jobs-list-phone")
     finally:
         browser.set_window_size(size["width"], size["height"])
+
+
+def test_the_list_catches_up_after_the_tab_slept(dog_job, stack, browser, admin_user):
+    """Chrome freezes a background tab (no timers, no network); when it wakes, the list shows what
+    happened meanwhile, without a reload."""
+    ensure_logged_in(browser, stack.url, admin_user)
+    browser.execute_script("window.framewiseNoReload = true;")
+    browser.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "frozen"})
+    try:
+        client = stack.client()
+        job_id = client.start_label_detection(Video=stack.upload(media(DOG_VIDEO), "asleep.mp4"))["JobId"]
+        assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
+    finally:
+        browser.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "active"})
+        browser.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})  # and shown again
+    assert browser.execute_script("return document.visibilityState") == "visible"
+    deadline = time.monotonic() + 20
+    while _row_status(browser, job_id) != "SUCCEEDED":
+        assert time.monotonic() < deadline, (_row_status(browser, job_id), _text(browser, "[data-live-status]"))
+        time.sleep(0.2)
+    assert browser.execute_script("return window.framewiseNoReload === true;")
