@@ -22,7 +22,7 @@ from tests.admin.conftest import (
 pytestmark = pytest.mark.e2e
 
 ADMIN_URLS = ["/admin", "/admin/", "/admin/jobs", "/admin/jobs/rows?status=FAILED", "/admin/jobs/abc123",
-              "/admin/jobs/abc123/at/1000", "/admin/jobs/abc123/frame.jpg?t=0&w=320",
+              "/admin/jobs/abc123/at/1000", "/admin/jobs/abc123/state", "/admin/jobs/abc123/frame.jpg?t=0&w=320",
               "/admin/jobs/abc123/results.jsonl", "/admin/workers", "/admin/workers/live", "/admin/no-such-page"]
 
 

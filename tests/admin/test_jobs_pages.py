@@ -10,7 +10,7 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.admin.conftest import axe_violations, ensure_logged_in, screenshot, session_for
+from tests.admin.conftest import axe_violations, ensure_logged_in, screenshot, session_for, wait_for_new_page
 from tests.conftest import media
 
 pytestmark = pytest.mark.e2e
@@ -210,3 +210,21 @@ def test_the_list_catches_up_after_the_tab_slept(dog_job, stack, browser, admin_
         assert time.monotonic() < deadline, (_row_status(browser, job_id), _text(browser, "[data-live-status]"))
         time.sleep(0.2)
     assert browser.execute_script("return window.framewiseNoReload === true;")
+
+
+def test_a_running_job_s_page_follows_it_to_the_end(dog_job, stack, browser, admin_user):
+    ensure_logged_in(browser, stack.url, admin_user)
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(media(DOG_VIDEO), "watched.mp4"))["JobId"]
+    browser.get(f"{stack.url}/admin/jobs/{job_id}")
+    browser.execute_script("window.framewiseNoReload = true;")
+    assert _text(browser, "[data-live] .status") == "IN_PROGRESS"
+    deadline = time.monotonic() + 300
+    while _text(browser, "[data-live] .status") != "SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert browser.execute_script("return window.framewiseNoReload === true;")
+    link = browser.find_element(By.LINK_TEXT, "Finished: show the results")
+    link.click()
+    wait_for_new_page(browser, link)
+    assert browser.find_elements(By.CSS_SELECTOR, 'figure.thumb g.box[data-caption="Dog"]')

@@ -171,6 +171,14 @@ def job_detail(job_id: str):
                            width=meta.get("FrameWidth") or 16, height=meta.get("FrameHeight") or 9)
 
 
+@bp.get("/jobs/<job_id>/state")
+def job_state(job_id: str):
+    """A job's status, progress and error alone: what its page polls while it runs."""
+    with session_scope() as db:
+        view = job_view(_job_or_404(db, job_id), utcnow())
+    return render_template("admin/_job_state.html", job=view, live=True)
+
+
 @bp.get("/jobs/<job_id>/at/<int:millis>")
 def job_frame_view(job_id: str, millis: int):
     """One sampled time large, with every box and the items behind them."""
