@@ -138,6 +138,8 @@ def test_the_timeline_draws_the_dog_where_the_model_found_it(dog_job, labels, lo
     assert browser.execute_script("return document.querySelector('.large img').naturalWidth") == 640
     assert browser.find_elements(By.CSS_SELECTOR, '.large g.box[data-caption="Dog"] text')
     assert "Dog" in browser.find_element(By.CSS_SELECTOR, "main table").text
+    assert browser.find_element(By.CSS_SELECTOR, "a[rel=next]").text.endswith("s →")
+    assert "Dog" in _text(browser, "main details summary") or browser.find_elements(By.XPATH, "//summary[starts-with(., 'Dog')]")
     screenshot(browser, "05-frame-large")
     assert axe_violations(browser) == []
 

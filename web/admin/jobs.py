@@ -186,10 +186,12 @@ def job_frame_view(job_id: str, millis: int):
         job = _job_or_404(db, job_id)
         view = job_view(job, utcnow())
         frame = timeline.frames(db, job, [millis])[0]
+        before, after = timeline.neighbours(db, job, millis)
         meta = job.video_metadata or {}
     return render_template("admin/frame.html", job=view, frame=frame, summary=timeline.summary,
+                           before=before, after=after,
                            width=meta.get("FrameWidth") or 16, height=meta.get("FrameHeight") or 9,
-                           items=[(name, json.dumps(item, indent=2)) for name, item in frame.items])
+                           items=[(name, timeline.caption(item), json.dumps(item, indent=2)) for name, item in frame.items])
 
 
 @bp.get("/jobs/<job_id>/frame.jpg")
