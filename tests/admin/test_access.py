@@ -54,6 +54,13 @@ def test_login_goes_back_to_the_page_asked_for(browser, stack, admin_user):
     assert "/admin/login?next=" in browser.current_url
     screenshot(browser, "01-login")
     assert axe_violations(browser) == []
+    # Keyboard first: the first Tab reaches "Skip to content", the next ones the form.
+    from selenium.webdriver.common.keys import Keys
+
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Skip to content"
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "username"
     log_in(browser, stack.url, *admin_user, navigate=False)
     assert browser.current_url == f"{stack.url}/admin/workers"
     assert browser.find_element(By.TAG_NAME, "h1").text == "Workers & queues"
@@ -108,6 +115,7 @@ def test_five_wrong_passwords_are_rate_limited(browser, stack):
     log_in(browser, stack.url, name, password)  # the right one, too late
     alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     assert alert.startswith("Too many failed logins"), alert
+    screenshot(browser, "08-login-rate-limited")
     assert "/admin/login" in browser.current_url
     http = requests.Session()
     token = _login_form(http, stack.url)
