@@ -35,8 +35,8 @@ def _executable(*names: str) -> str:
     pytest.fail(f"none of {names} is installed; tests/run.sh installs Debian's chromium and chromium-driver")
 
 
-def create_user(stack, username: str, password: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jobs.cli", "admin", "create-user", username, "--password-stdin"],
+def create_user(stack, username: str, password: str, command: str = "create-user") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jobs.cli", "admin", command, username, "--password-stdin"],
                           check=False, input=password + "\n", text=True, capture_output=True, cwd=REPO, env=stack.env)
 
 

@@ -132,6 +132,20 @@ def test_create_user_refuses_a_short_password_and_a_taken_name(stack, admin_user
     assert "already exists" in create_user(stack, USERNAME, "another long password").stderr
 
 
+def test_a_new_password_ends_the_old_sessions(stack):
+    name, old, new = "moving-ops", "the first long password", "the second long password"
+    assert create_user(stack, name, old).returncode == 0
+    http = requests.Session()
+    token = _login_form(http, stack.url)
+    assert http.post(f"{stack.url}/admin/login", data={"username": name, "password": old, "csrf_token": token},
+                     allow_redirects=False).status_code == 302
+    assert http.get(f"{stack.url}/admin/jobs", allow_redirects=False).status_code == 200
+    done = create_user(stack, name, new, command="set-password")
+    assert done.returncode == 0, done.stderr
+    assert http.get(f"{stack.url}/admin/jobs", allow_redirects=False).headers["Location"].startswith("/admin/login")
+    assert "No admin user" in create_user(stack, "nobody-here", new, command="set-password").stderr
+
+
 def test_log_out(logged_in, stack):
     browser = logged_in
     button = browser.find_element(By.CSS_SELECTOR, "form.logout button")
