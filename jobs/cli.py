@@ -291,26 +291,36 @@ def _jobs_watch(args) -> None:
     if not args.key:
         sys.exit("framewise: give --key or set FRAMEWISE_API_KEY")
     sys.exit(watch(args.url, args.key, args.job_id, interval=args.interval))
-def _admin_create_user(args) -> None:
-    """An operator for the admin pages. The password is asked twice on a terminal, or read from
-    standard input's first line with --password-stdin (for scripts); it never goes on a command line."""
+
+
+def _read_new_password(from_stdin: bool) -> str:
+    """Asked twice on a terminal, or standard input's first line (for scripts); never an argument."""
     import getpass
 
-    from jobs.database import session_scope
-    from web.admin.users import UserError, create_user
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        sys.exit("framewise: the passwords differ")
+    return password
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            sys.exit("framewise: the passwords differ")
+
+def _admin_user(args) -> None:
+    """Create an operator for the admin pages, or give one a new password (ending their sessions)."""
+    from jobs.database import session_scope
+    from web.admin.users import UserError, create_user, set_password
+
+    password = _read_new_password(args.password_stdin)
     try:
         with session_scope() as session:
-            create_user(session, args.username, password)
+            if args.admin_command == "create-user":
+                create_user(session, args.username, password)
+            else:
+                set_password(session, args.username, password)
     except UserError as error:
         sys.exit(f"framewise: {error}")
-    print(f"admin user {args.username} created; log in at /admin")
+    done = "created" if args.admin_command == "create-user" else "has a new password"
+    print(f"admin user {args.username} {done}; log in at /admin")
 
 
 def _demo(args) -> None:
@@ -385,10 +395,12 @@ def main(argv: list[str] | None = None) -> None:
     watch.set_defaults(func=_jobs_watch)
     admin = sub.add_parser("admin", help="operators of the admin pages")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    create_user = admin_sub.add_parser("create-user", help="add an operator who can log in at /admin")
-    create_user.add_argument("username")
-    create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    create_user.set_defaults(func=_admin_create_user)
+    for name, text in (("create-user", "add an operator who can log in at /admin"),
+                       ("set-password", "give an operator a new password; their sessions end")):
+        command = admin_sub.add_parser(name, help=text)
+        command.add_argument("username")
+        command.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        command.set_defaults(func=_admin_user)
 
     demo = sub.add_parser("demo", help="start everything, analyse a video, print what was found")
     demo.add_argument("video", nargs="?", help="a video file (default: one built from scikit-image's photos)")

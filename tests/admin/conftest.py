@@ -16,7 +16,9 @@ import requests
 from tests.conftest import REPO
 from tests.e2e import conftest as e2e
 
-stack = e2e.stack  # the e2e stack, reused as a fixture here
+# The e2e stack, started for this package alone and stopped when its tests end: it uses the same
+# Redis database as tests/e2e's own stack, whose workers must never see this one's tasks.
+stack = pytest.fixture(scope="package", name="stack")(e2e.stack.__wrapped__)
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -33,19 +35,19 @@ def _executable(*names: str) -> str:
     pytest.fail(f"none of {names} is installed; tests/run.sh installs Debian's chromium and chromium-driver")
 
 
-def create_user(stack, username: str, password: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jobs.cli", "admin", "create-user", username, "--password-stdin"],
+def create_user(stack, username: str, password: str, command: str = "create-user") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jobs.cli", "admin", command, username, "--password-stdin"],
                           check=False, input=password + "\n", text=True, capture_output=True, cwd=REPO, env=stack.env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_user(stack):
     done = create_user(stack, USERNAME, PASSWORD)
     assert done.returncode == 0, done.stderr
     return USERNAME, PASSWORD
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

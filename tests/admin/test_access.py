@@ -22,8 +22,13 @@ from tests.admin.conftest import (
 pytestmark = pytest.mark.e2e
 
 ADMIN_URLS = ["/admin", "/admin/", "/admin/jobs", "/admin/jobs/rows?status=FAILED", "/admin/jobs/abc123",
-              "/admin/jobs/abc123/at/1000", "/admin/jobs/abc123/frame.jpg?t=0&w=320",
+              "/admin/jobs/abc123/at/1000", "/admin/jobs/abc123/state", "/admin/jobs/abc123/frame.jpg?t=0&w=320",
               "/admin/jobs/abc123/results.jsonl", "/admin/workers", "/admin/workers/live", "/admin/no-such-page"]
+
+
+def _text(browser, selector: str) -> str | None:
+    return browser.execute_script("const e = document.querySelector(arguments[0]); return e && e.innerText;",
+                                  selector)
 
 
 def _login_form(http: requests.Session, url: str) -> str:
@@ -49,6 +54,13 @@ def test_login_goes_back_to_the_page_asked_for(browser, stack, admin_user):
     assert "/admin/login?next=" in browser.current_url
     screenshot(browser, "01-login")
     assert axe_violations(browser) == []
+    # Keyboard first: the first Tab reaches "Skip to content", the next ones the form.
+    from selenium.webdriver.common.keys import Keys
+
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Skip to content"
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "username"
     log_in(browser, stack.url, *admin_user, navigate=False)
     assert browser.current_url == f"{stack.url}/admin/workers"
     assert browser.find_element(By.TAG_NAME, "h1").text == "Workers & queues"
@@ -103,6 +115,7 @@ def test_five_wrong_passwords_are_rate_limited(browser, stack):
     log_in(browser, stack.url, name, password)  # the right one, too late
     alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     assert alert.startswith("Too many failed logins"), alert
+    screenshot(browser, "08-login-rate-limited")
     assert "/admin/login" in browser.current_url
     http = requests.Session()
     token = _login_form(http, stack.url)
@@ -119,11 +132,25 @@ def test_create_user_refuses_a_short_password_and_a_taken_name(stack, admin_user
     assert "already exists" in create_user(stack, USERNAME, "another long password").stderr
 
 
+def test_a_new_password_ends_the_old_sessions(stack):
+    name, old, new = "moving-ops", "the first long password", "the second long password"
+    assert create_user(stack, name, old).returncode == 0
+    http = requests.Session()
+    token = _login_form(http, stack.url)
+    assert http.post(f"{stack.url}/admin/login", data={"username": name, "password": old, "csrf_token": token},
+                     allow_redirects=False).status_code == 302
+    assert http.get(f"{stack.url}/admin/jobs", allow_redirects=False).status_code == 200
+    done = create_user(stack, name, new, command="set-password")
+    assert done.returncode == 0, done.stderr
+    assert http.get(f"{stack.url}/admin/jobs", allow_redirects=False).headers["Location"].startswith("/admin/login")
+    assert "No admin user" in create_user(stack, "nobody-here", new, command="set-password").stderr
+
+
 def test_log_out(logged_in, stack):
     browser = logged_in
     button = browser.find_element(By.CSS_SELECTOR, "form.logout button")
     button.click()
     wait_for_new_page(browser, button)
-    assert "/admin/login" in browser.current_url
+    assert "/admin/login" in browser.current_url, (browser.current_url, _text(browser, "main"))
     browser.get(f"{stack.url}/admin/jobs")
     assert "/admin/login" in browser.current_url

@@ -10,7 +10,7 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.admin.conftest import axe_violations, ensure_logged_in, screenshot, session_for
+from tests.admin.conftest import axe_violations, ensure_logged_in, screenshot, session_for, wait_for_new_page
 from tests.conftest import media
 
 pytestmark = pytest.mark.e2e
@@ -138,6 +138,8 @@ def test_the_timeline_draws_the_dog_where_the_model_found_it(dog_job, labels, lo
     assert browser.execute_script("return document.querySelector('.large img').naturalWidth") == 640
     assert browser.find_elements(By.CSS_SELECTOR, '.large g.box[data-caption="Dog"] text')
     assert "Dog" in browser.find_element(By.CSS_SELECTOR, "main table").text
+    assert browser.find_element(By.CSS_SELECTOR, "a[rel=next]").text.endswith("s →")
+    assert "Dog" in _text(browser, "main details summary") or browser.find_elements(By.XPATH, "//summary[starts-with(., 'Dog')]")
     screenshot(browser, "05-frame-large")
     assert axe_violations(browser) == []
 
@@ -189,3 +191,42 @@ def test_usable_on_a_phone(dog_job, logged_in, stack):
         screenshot(browser, "07-jobs-list-phone")
     finally:
         browser.set_window_size(size["width"], size["height"])
+
+
+def test_the_list_catches_up_after_the_tab_slept(dog_job, stack, browser, admin_user):
+    """Chrome freezes a background tab (no timers, no network); when it wakes, the list shows what
+    happened meanwhile, without a reload."""
+    ensure_logged_in(browser, stack.url, admin_user)
+    browser.execute_script("window.framewiseNoReload = true;")
+    browser.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "frozen"})
+    try:
+        client = stack.client()
+        job_id = client.start_label_detection(Video=stack.upload(media(DOG_VIDEO), "asleep.mp4"))["JobId"]
+        assert stack.wait_for_job(client, job_id)["JobStatus"] == "SUCCEEDED"
+    finally:
+        browser.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "active"})
+        browser.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})  # and shown again
+    assert browser.execute_script("return document.visibilityState") == "visible"
+    deadline = time.monotonic() + 20
+    while _row_status(browser, job_id) != "SUCCEEDED":
+        assert time.monotonic() < deadline, (_row_status(browser, job_id), _text(browser, "[data-live-status]"))
+        time.sleep(0.2)
+    assert browser.execute_script("return window.framewiseNoReload === true;")
+
+
+def test_a_running_job_s_page_follows_it_to_the_end(dog_job, stack, browser, admin_user):
+    ensure_logged_in(browser, stack.url, admin_user)
+    client = stack.client()
+    job_id = client.start_label_detection(Video=stack.upload(media(DOG_VIDEO), "watched.mp4"))["JobId"]
+    browser.get(f"{stack.url}/admin/jobs/{job_id}")
+    browser.execute_script("window.framewiseNoReload = true;")
+    assert _text(browser, "[data-live] .status") == "IN_PROGRESS"
+    deadline = time.monotonic() + 300
+    while _text(browser, "[data-live] .status") != "SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert browser.execute_script("return window.framewiseNoReload === true;")
+    link = browser.find_element(By.LINK_TEXT, "Finished: show the results")
+    link.click()
+    wait_for_new_page(browser, link)
+    assert browser.find_elements(By.CSS_SELECTOR, 'figure.thumb g.box[data-caption="Dog"]')

@@ -140,7 +140,9 @@ def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
         "FRAMEWISE_TASK_TIME_LIMIT": "300",
         "PYTHONUNBUFFERED": "1",
     }
-    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION", "AWS_PROFILE"):
+    # FRAMEWISE_BUCKET_ROOT: left in this process by framewise_env when unit tests ran first; the
+    # stack reads its videos from S3.
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION", "AWS_PROFILE", "FRAMEWISE_BUCKET_ROOT"):
         env.pop(key, None)
     stack = Stack(url=f"http://127.0.0.1:{web_port}", s3_url=s3_url, env=env, db_url=db_url,
                   redis_url=redis_url, logs=logs)

@@ -73,6 +73,14 @@ def test_standalone_serves_healthz_and_keeps_its_key_across_restarts(data_dir):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
             body = response.read().decode()
         assert '"worker":true' in body.replace(" ", "") and '"database":true' in body.replace(" ", "")
+        # The admin login counts failures in the embedded Redis (a unix socket).
+        import requests
+
+        http = requests.Session()
+        form = http.get(f"http://127.0.0.1:{port}/admin/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        assert http.post(f"http://127.0.0.1:{port}/admin/login",
+                         data={"username": "nobody", "password": "wrong", "csrf_token": token}).status_code == 401
     finally:
         _stop(proc)
     key = re.search(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)", first)

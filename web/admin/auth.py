@@ -26,7 +26,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 def _storage_uri() -> str:
     from jobs.settings import get_settings
 
-    return get_settings().resolved_redis_url or "memory://"
+    url = get_settings().resolved_redis_url
+    if not url:
+        return "memory://"  # no Redis: each web process counts alone
+    # The embedded Redis is a unix socket (unix:///…/redis.sock); the limits package names it redis+unix.
+    return "redis+" + url if url.startswith("unix://") else url
 
 
 def init_app(app: Flask) -> None:

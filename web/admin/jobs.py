@@ -106,7 +106,7 @@ def job_view(job: Job, now: dt.datetime) -> dict:
     }
 
 
-def _page_context() -> dict:
+def _page_context(*, whole_page: bool = True) -> dict:
     filters, args = _filters()
     after = decode_cursor(request.args.get("after"))
     with session_scope() as db:
@@ -116,7 +116,7 @@ def _page_context() -> dict:
             raise BadFilter(str(error)) from error
         now = utcnow()
         jobs = [job_view(job, now) for job in rows]
-        tenants = services.job_accounts(db)
+        tenants = services.job_accounts(db) if whole_page else []  # the filter form is not polled
     query = {k: v for k, v in args.items() if v}
     if request.args.get("after"):
         query["after"] = request.args["after"]
@@ -145,7 +145,7 @@ def jobs_list():
 @bp.get("/jobs/rows")
 def jobs_rows():
     """The list's rows alone: what the page polls to stay live."""
-    return render_template("admin/_job_rows.html", **_page_context())
+    return render_template("admin/_job_rows.html", **_page_context(whole_page=False))
 
 
 def _job_or_404(db, job_id: str) -> Job:
@@ -171,6 +171,14 @@ def job_detail(job_id: str):
                            width=meta.get("FrameWidth") or 16, height=meta.get("FrameHeight") or 9)
 
 
+@bp.get("/jobs/<job_id>/state")
+def job_state(job_id: str):
+    """A job's status, progress and error alone: what its page polls while it runs."""
+    with session_scope() as db:
+        view = job_view(_job_or_404(db, job_id), utcnow())
+    return render_template("admin/_job_state.html", job=view, live=True)
+
+
 @bp.get("/jobs/<job_id>/at/<int:millis>")
 def job_frame_view(job_id: str, millis: int):
     """One sampled time large, with every box and the items behind them."""
@@ -178,10 +186,12 @@ def job_frame_view(job_id: str, millis: int):
         job = _job_or_404(db, job_id)
         view = job_view(job, utcnow())
         frame = timeline.frames(db, job, [millis])[0]
+        before, after = timeline.neighbours(db, job, millis)
         meta = job.video_metadata or {}
     return render_template("admin/frame.html", job=view, frame=frame, summary=timeline.summary,
+                           before=before, after=after,
                            width=meta.get("FrameWidth") or 16, height=meta.get("FrameHeight") or 9,
-                           items=[(name, json.dumps(item, indent=2)) for name, item in frame.items])
+                           items=[(name, timeline.caption(item), json.dumps(item, indent=2)) for name, item in frame.items])
 
 
 @bp.get("/jobs/<job_id>/frame.jpg")

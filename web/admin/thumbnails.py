@@ -1,12 +1,15 @@
 """One frame of a job's video at a timestamp, as a JPEG: decoded from storage with the engine's
 own PyAV decoder (jobs.decode), never through a model. Frames are cached on disk by
-(job, millisecond, width); the video itself is fetched once per job into the video cache."""
+(job, millisecond, width); a video read from S3 is fetched once per job into the same folder.
+A job's folder is removed a day after its frames were last asked for."""
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from jobs.records import Job
 from jobs.settings import get_settings
 from jobs.storage import VideoRef, open_local
 
+KEEP_SECONDS = 24 * 3600  # a job's cached frames (and video copy) after their last use
+PRUNE_EVERY_SECONDS = 3600
 WIDTHS = (320, 640, 1280)  # the sizes asked for; a fixed set keeps the cache bounded
 SEARCH_MILLIS = 1000  # the first frame at or after t, within this window
 
@@ -26,14 +31,42 @@ SEARCH_MILLIS = 1000  # the first frame at or after t, within this window
 _locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
+_last_prune = 0.0
+
+
+def _root() -> Path:
+    return get_settings().video_cache_dir / "admin"
+
+
 def _cache_dir(job: Job) -> Path:
-    return get_settings().video_cache_dir / "admin" / job.id
+    return _root() / job.id
+
+
+def prune(now: float | None = None) -> list[str]:
+    """Remove the folders of jobs whose frames nobody asked for in KEEP_SECONDS; their names."""
+    now = now or time.time()
+    removed = []
+    if _root().is_dir():
+        for folder in _root().iterdir():
+            if folder.is_dir() and now - folder.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+    return removed
+
+
+def _prune_now_and_then() -> None:
+    global _last_prune
+    if time.monotonic() - _last_prune > PRUNE_EVERY_SECONDS:
+        _last_prune = time.monotonic()
+        prune()
 
 
 def frame_jpeg(job: Job, millis: int, width: int) -> bytes | None:
     """The JPEG of the first frame at or after `millis`, or None when the video has none there."""
+    _prune_now_and_then()
     cached = _cache_dir(job) / f"{millis}_{width}.jpg"
     if cached.is_file():
+        os.utime(cached.parent)  # in use: not pruned for another day
         return cached.read_bytes()
     ref = VideoRef(job.video_bucket, job.video_name, job.video_version)
     with _locks[job.id], open_local(ref, _cache_dir(job)) as path:

@@ -79,13 +79,13 @@ def tracks(session: Session, job: Job) -> list[Track]:
         bands = []
         for row in spans:
             item = _item(record.analysis, row)
-            caption = next((b.caption for b in boxes(item, record.analysis)), None) or _caption(item)
-            bands.append((int(item["StartTimestampMillis"]), int(item["EndTimestampMillis"]), caption))
+            name = next((b.caption for b in boxes(item, record.analysis)), None) or caption(item)
+            bands.append((int(item["StartTimestampMillis"]), int(item["EndTimestampMillis"]), name))
         out.append(Track(record.analysis, count, ticks, bands))
     return out
 
 
-def _caption(item: dict) -> str:
+def caption(item: dict) -> str:
     """A short name for an item without boxes: the first Name or Type found in it."""
     stack = [item]
     while stack:
@@ -130,6 +130,15 @@ def frames(session: Session, job: Job, times: list[int]) -> list[Frame]:
             frame.items.append((row.analysis, item))
             frame.boxes.extend(boxes(item, row.analysis))
     return [by_time[t] for t in times]
+
+
+def neighbours(session: Session, job: Job, millis: int) -> tuple[int | None, int | None]:
+    """The result times just before and just after `millis`, for stepping through frames."""
+    before = session.scalar(select(func.max(Result.timestamp_millis)).where(_rows_of(job),
+                                                                           Result.timestamp_millis < millis))
+    after = session.scalar(select(func.min(Result.timestamp_millis)).where(_rows_of(job),
+                                                                          Result.timestamp_millis > millis))
+    return before, after
 
 
 def summary(frame: Frame, limit: int = 6) -> str:

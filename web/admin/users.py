@@ -21,17 +21,30 @@ class UserError(ValueError):
     pass
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"A password has at least {MIN_PASSWORD} characters.")
+
+
 def create_user(session: Session, username: str, password: str) -> AdminUser:
     if not USERNAME.match(username):
         raise UserError("A username is 1-64 letters, digits or _ . @ -.")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"A password has at least {MIN_PASSWORD} characters.")
+    _check_password(password)
     if session.scalar(select(AdminUser).where(AdminUser.username == username)) is not None:
         raise UserError(f"An admin user called {username!r} already exists.")
     user = AdminUser(username=username, password_hash=generate_password_hash(password, method="scrypt"))
     session.add(user)
     session.flush()
     return user
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """A new password; every session logged in with the old one ends (see fingerprint)."""
+    _check_password(password)
+    user = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    if user is None:
+        raise UserError(f"No admin user is called {username!r}.")
+    user.password_hash = generate_password_hash(password, method="scrypt")
 
 
 def authenticate(session: Session, username: str, password: str) -> AdminUser | None:

@@ -1,9 +1,12 @@
 // Framewise admin: keeps [data-live] regions current by fetching their fragment URL again.
-// Timers are paused while the tab is hidden and a refresh runs as soon as it is shown again,
-// so a tab that slept (or a laptop that was closed) catches up at once instead of waiting.
+// Timers stop while the tab is hidden or frozen, and a refresh runs as soon as it is shown or
+// resumed, so a tab that slept (or a laptop that was closed) catches up at once. A request left
+// hanging across a sleep is abandoned (AbortController), never waited on.
 "use strict";
 
 (function () {
+  var REQUEST_TIMEOUT = 15000;
+
   function statusNodes(region) {
     return Array.prototype.filter.call(document.querySelectorAll("[data-live-status]"), function (node) {
       return !region.contains(node);
@@ -23,61 +26,74 @@
     var every = parseInt(region.getAttribute("data-live-every"), 10) || 3000;
     var delay = every;
     var timer = null;
-    var busy = false;
+    var inflight = null;  // the AbortController of the request under way
     var last = null;  // the fragment last shown: unchanged rows are left alone (focus, selection)
+    var stopped = false;
 
     function schedule(ms) {
       clearTimeout(timer);
-      if (!document.hidden) {
+      if (!document.hidden && !stopped) {
         timer = setTimeout(refresh, ms);
       }
     }
 
+    function show(html) {
+      if (html !== last) {
+        last = html;
+        var focused = document.activeElement;
+        var focusHref = region.contains(focused) && focused.getAttribute ? focused.getAttribute("href") : null;
+        region.innerHTML = html;
+        if (focusHref) {
+          var again = region.querySelector('[href="' + focusHref.replace(/"/g, '\\"') + '"]');
+          if (again) { again.focus(); }
+        }
+      }
+      say(region, "Updated " + clock());
+    }
+
     function refresh() {
-      if (busy) { return; }
-      busy = true;
-      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" } })
+      if (inflight) { inflight.abort(); }
+      var mine = new AbortController();
+      inflight = mine;
+      var deadline = setTimeout(function () { mine.abort(); }, REQUEST_TIMEOUT);
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" },
+                   signal: mine.signal })
         .then(function (response) {
           if (response.redirected && response.url.indexOf("/admin/login") !== -1) {
+            stopped = true;  // a login page is not a fragment
             say(region, "Your session ended: reload the page to log in again.");
-            return null;  // stop polling: a login page is not a fragment
+            return null;
           }
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.text().then(function (html) {
-            if (html === last) {
-              say(region, "Updated " + clock());
-              delay = every;
-              schedule(delay);
-              return;
-            }
-            last = html;
-            var focused = document.activeElement;
-            var focusHref = region.contains(focused) && focused.getAttribute ? focused.getAttribute("href") : null;
-            region.innerHTML = html;
-            if (focusHref) {
-              var again = region.querySelector('[href="' + focusHref.replace(/"/g, '\\"') + '"]');
-              if (again) { again.focus(); }
-            }
-            say(region, "Updated " + clock());
+            if (inflight !== mine) { return; }  // a newer request took over
+            show(html);
             delay = every;
             schedule(delay);
           });
         })
         .catch(function () {
+          if (inflight !== mine) { return; }
           delay = Math.min(delay * 2, 30000);  // back off while the server is away
           say(region, "Connection lost; retrying in " + Math.round(delay / 1000) + " s");
           schedule(delay);
         })
-        .then(function () { busy = false; });
+        .then(function () {
+          clearTimeout(deadline);
+          if (inflight === mine) { inflight = null; }
+        });
     }
 
     function wake() {
-      if (!document.hidden) { delay = every; refresh(); }
-      else { clearTimeout(timer); }
+      if (document.hidden) { clearTimeout(timer); return; }
+      delay = every;
+      refresh();
     }
 
     document.addEventListener("visibilitychange", wake);
-    window.addEventListener("pageshow", wake);
+    document.addEventListener("resume", wake);  // Page Lifecycle: a frozen tab thawed
+    document.addEventListener("freeze", function () { clearTimeout(timer); });
+    window.addEventListener("pageshow", function (event) { if (event.persisted) { wake(); } });
     window.addEventListener("online", wake);
     schedule(delay);
   }
