@@ -34,7 +34,7 @@ def _navigation() -> dict:
 def init_app(app: Flask) -> None:
     """Register the admin pages and what they need of the app: the session cookie, CSRF, the
     login rate limiter."""
-    from web.admin import auth, jobs, security, workers  # noqa: F401 - each module adds its views to bp
+    from web.admin import auth, job_actions, jobs, security, workers  # noqa: F401 - each module adds its views to bp
 
     security.init_app(app)
     auth.init_app(app)
