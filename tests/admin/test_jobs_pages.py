@@ -172,9 +172,10 @@ def test_workers_and_queues(dog_job, logged_in, stack):
     text = browser.find_element(By.TAG_NAME, "main").text
     for queue in ("framewise.gpu", "framewise.io", "framewise.image"):
         assert queue in text
-    assert "e2e-worker" in text, "the video worker answered the ping"
-    claims = browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-workers] tbody tr")
-    assert any(row.find_elements(By.CSS_SELECTOR, "th.mono") for row in claims), "the worker that ran the chunks"
+    alive = browser.find_elements(By.CSS_SELECTOR, 'tr[data-worker][data-alive="yes"]')
+    assert alive, "the worker processes' heartbeats"
+    assert any("cpu" in row.text for row in alive), "each process says its device"
+    assert any("framewise.gpu" in row.text for row in alive), "and the queues it takes work from"
     assert "waiting to be delivered" in text
     screenshot(browser, "06-workers")
     assert axe_violations(browser) == []
