@@ -22,6 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 NAV: list[tuple[str, str, str]] = [
     ("admin.jobs_list", "Jobs", "admin.job"),
     ("admin.workers", "Workers & queues", "admin.workers"),
+    ("admin.collections", "Collections", "admin.collection"),
     ("admin.keys", "API keys & webhooks", "admin.key"),
 ]
 
@@ -34,7 +35,7 @@ def _navigation() -> dict:
 def init_app(app: Flask) -> None:
     """Register the admin pages and what they need of the app: the session cookie, CSRF, the
     login rate limiter."""
-    from web.admin import auth, job_actions, jobs, keys, security, workers  # noqa: F401 - each module adds its views to bp
+    from web.admin import auth, faces, job_actions, jobs, keys, security, workers  # noqa: F401 - each module adds its views to bp
 
     security.init_app(app)
     auth.init_app(app)
