@@ -25,6 +25,11 @@ def test_browse_and_delete_faces_of_a_collection(stack, browser, admin_user):
         record = client.index_faces(CollectionId="admin-people", Image={"Bytes": media(f"faces/{name}").read_bytes()},
                                     ExternalImageId=name.split(".")[0], MaxFaces=1)["FaceRecords"][0]["Face"]
         indexed[record["FaceId"]] = record
+    lin = next(i for i, r in indexed.items() if r["ExternalImageId"] == "lin-manuel-miranda")
+    # A face-search job over the Hamilton clip, where Lin-Manuel Miranda is on stage.
+    clip = stack.upload(media("faces/short_hamilton_clip.mp4"), "admin/hamilton.mp4")
+    search = client.start_face_search(Video=clip, CollectionId="admin-people")["JobId"]
+    assert stack.wait_for_job(client, search, getter="get_face_search")["JobStatus"] == "SUCCEEDED"
     browser = ensure_logged_in(browser, stack.url, admin_user)
     browser.get(f"{stack.url}/admin/collections")
     link = browser.find_element(By.LINK_TEXT, "admin-people")
@@ -39,6 +44,8 @@ def test_browse_and_delete_faces_of_a_collection(stack, browser, admin_user):
     drawn = card.find_element(By.CSS_SELECTOR, "rect.face-box")
     assert float(drawn.get_attribute("x")) == pytest.approx(box["Left"] * 100, abs=0.01)
     assert float(drawn.get_attribute("width")) == pytest.approx(box["Width"] * 100, abs=0.01)
+    assert "matched in 1 job(s)" in browser.find_element(By.CSS_SELECTOR, f'li[data-face="{lin}"]').text
+    assert browser.find_elements(By.CSS_SELECTOR, f'dl.facts a[href$="/admin/jobs/{search}"]')
     screenshot(browser, "14-collection")
     assert axe_violations(browser) == []
 
@@ -51,25 +58,33 @@ def test_browse_and_delete_faces_of_a_collection(stack, browser, admin_user):
     assert left == set(indexed) - {obama}
 
 
-def test_add_a_celebrity_from_photos_then_recognise_them(stack, browser, admin_user):
+def test_add_a_celebrity_from_photos_then_see_the_jobs_that_named_them(stack, browser, admin_user):
     browser = ensure_logged_in(browser, stack.url, admin_user)
     browser.get(f"{stack.url}/admin/collections")
-    browser.find_element(By.ID, "celebrity-name").send_keys("Barack Obama")
-    browser.find_element(By.ID, "celebrity-photos").send_keys(str(media("faces/obama.jpg").resolve()))
-    browser.find_element(By.ID, "celebrity-urls").send_keys("https://en.wikipedia.org/wiki/Barack_Obama")
+    browser.find_element(By.ID, "celebrity-name").send_keys("Lin-Manuel Miranda")
+    browser.find_element(By.ID, "celebrity-photos").send_keys(str(media("faces/lin-manuel-miranda.png").resolve()))
+    browser.find_element(By.ID, "celebrity-urls").send_keys("https://en.wikipedia.org/wiki/Lin-Manuel_Miranda")
     _submit(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Add to the gallery']"))
-    assert "Added 1 photo(s) of Barack Obama" in browser.find_element(By.CSS_SELECTOR, "main .notice").text
-    row = browser.find_element(By.XPATH, "//tr[th[normalize-space()='Barack Obama']]")
-    celebrity = row.get_attribute("data-celebrity")
+    assert "Added 1 photo(s) of Lin-Manuel Miranda" in browser.find_element(By.CSS_SELECTOR, "main .notice").text
+    celebrity = browser.find_element(By.XPATH, "//tr[th[normalize-space()='Lin-Manuel Miranda']]").get_attribute(
+        "data-celebrity")
+
+    # A celebrity job over the Hamilton clip names him from the gallery the page filled.
+    client = stack.client()
+    clip = stack.upload(media("faces/short_hamilton_clip.mp4"), "admin/hamilton-celebrities.mp4")
+    job_id = client.start_celebrity_recognition(Video=clip)["JobId"]
+    found = stack.wait_for_job(client, job_id, getter="get_celebrity_recognition")
+    assert celebrity in {c["Celebrity"]["Id"] for c in found["Celebrities"]}, found
+    browser.get(f"{stack.url}/admin/collections")
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-celebrity="{celebrity}"]')
+    assert row.find_elements(By.CSS_SELECTOR, f'a[href$="/admin/jobs/{job_id}"]'), row.text
     screenshot(browser, "15-collections-and-gallery")
     assert axe_violations(browser) == []
 
-    # Another photo of him is recognised by the AWS API from the gallery the page filled.
-    found = stack.client().recognize_celebrities(Image={"Bytes": media("faces/obama2.jpg").read_bytes()})
-    assert [c["Id"] for c in found["CelebrityFaces"]] == [celebrity], found
-
     # Removed from the gallery, nobody is recognised any more.
+    photo = {"Bytes": media("faces/lin-manuel-miranda.png").read_bytes()}
+    assert client.recognize_celebrities(Image=photo)["CelebrityFaces"]
     browser.execute_script("window.confirm = () => true;")
     _submit(browser, row.find_element(By.XPATH, ".//button[normalize-space()='Remove']"))
     assert "Removed" in browser.find_element(By.CSS_SELECTOR, "main .notice").text
-    assert not stack.client().recognize_celebrities(Image={"Bytes": media("faces/obama2.jpg").read_bytes()})["CelebrityFaces"]
+    assert not client.recognize_celebrities(Image=photo)["CelebrityFaces"]

@@ -1,10 +1,7 @@
 """Steering a job from its page in a real Chromium: cancel a running job (a minute of looped
 traffic video, as tests/e2e/test_rest_jobs.py does) and watch it turn CANCELLED without a reload,
 resubmit it, delete the new job's results. Each button is a CSRF-protected form that calls the
-REST API's own services.
-
-(Named to run after test_jobs_pages: its first label job must find the video worker cold, or the
-dog video is analysed between two polls of the list and IN_PROGRESS is never on screen.)"""
+REST API's own services."""
 from __future__ import annotations
 
 import time
