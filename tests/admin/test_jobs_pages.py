@@ -211,9 +211,10 @@ def test_usable_on_a_phone(dog_job, logged_in, stack):
     size = browser.get_window_size()
     browser.set_window_size(390, 844)
     try:
-        browser.get(f"{stack.url}/admin/jobs")
-        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, "the page itself never scrolls sideways (wide tables scroll in their box)"
+        for page in ("workers", "keys", "collections", "jobs"):
+            browser.get(f"{stack.url}/admin/{page}")
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"/admin/{page} itself never scrolls sideways (wide tables scroll in their box)"
         screenshot(browser, "07-jobs-list-phone")
     finally:
         browser.set_window_size(size["width"], size["height"])
