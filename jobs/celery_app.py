@@ -66,4 +66,13 @@ def _fresh_process(**_kwargs) -> None:
 
     dispose_engine()
     heartbeat._redis.cache_clear()  # nor the parent's Redis connection
-    heartbeat.start(worker_identity(), also=sweep_cache)
+    heartbeat.start(worker_identity(), also=sweep_cache, info=_description)
+
+
+def _description() -> dict:
+    """What this worker process is, for the admin's workers page: its device and its queues."""
+    from jobs.settings import get_settings
+    from models.device import resolve_device
+
+    queues = sorted(app.amqp.queues.consume_from or ()) if app.amqp.queues else []
+    return {"device": resolve_device(get_settings().device), "queues": queues}

@@ -171,7 +171,7 @@ class JobFilter:
 JOB_STATUSES = tuple(dict.fromkeys(p.job_status for p in Phase))
 
 
-def list_jobs(session: Session, filters: JobFilter, *, after: tuple[dt.datetime, str] | None = None,
+def list_all_jobs(session: Session, filters: JobFilter, *, after: tuple[dt.datetime, str] | None = None,
               limit: int = 50) -> tuple[list[Job], tuple[dt.datetime, str] | None]:
     """Jobs of every tenant (or one), newest first, one keyset page: (created_at, id) < after.
     Returns the page and the key to pass as `after` for the next one (None on the last page)."""
@@ -444,3 +444,12 @@ def resubmit_job(session: Session, account: str, job_id: str) -> str:
                        planned={a.analysis: dict(a.options) for a in old.analyses})
     session.get(Job, new_id).resubmitted_from = old.id
     return new_id
+
+
+def delete_job_results(session: Session, account: str, job_id: str) -> None:
+    """Forget an ended job and its results now, as retention would after results_ttl_days (its
+    chunks, analyses, results and outbox rows go with it by cascade)."""
+    job = find_job(session, account, job_id)
+    if not job.phase_enum.finished:
+        raise ResourceInUse(f"The job {job_id} is still running ({job.phase}); cancel it first.")
+    session.delete(job)

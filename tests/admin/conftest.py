@@ -5,6 +5,7 @@ Screenshots of the main pages are written to tests/admin/screenshots/ (git-ignor
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,26 @@ import requests
 from tests.conftest import REPO
 from tests.e2e import conftest as e2e
 
-# The e2e stack, started for this package alone and stopped when its tests end: it uses the same
-# Redis database as tests/e2e's own stack, whose workers must never see this one's tasks.
-stack = pytest.fixture(scope="package", name="stack")(e2e.stack.__wrapped__)
+# Webhooks to the tests' own receiver on 127.0.0.1, and a retry window of seconds, not 72 hours,
+# so a delivery gives up (and can be redelivered from the workers page) within a test.
+STACK_ENV = {"FRAMEWISE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "FRAMEWISE_WEBHOOK_RETRY_HOURS": "0.004",
+             "FRAMEWISE_WEBHOOK_BACKOFF_SECONDS": "1", "FRAMEWISE_WEBHOOK_BACKOFF_MAX_SECONDS": "2"}
+
+
+@pytest.fixture(scope="package", name="stack")
+def stack(tmp_path_factory, postgres, redis_server, models_dir):
+    """The e2e stack, started for this package alone and stopped when its tests end: it uses the same
+    Redis database as tests/e2e's own stack, whose workers must never see this one's tasks."""
+    saved = {key: os.environ.get(key) for key in STACK_ENV}
+    os.environ.update(STACK_ENV)  # the stack copies os.environ into its processes' environment
+    try:
+        yield from e2e.stack.__wrapped__(tmp_path_factory, postgres, redis_server, models_dir)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"

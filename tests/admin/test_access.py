@@ -23,7 +23,13 @@ pytestmark = pytest.mark.e2e
 
 ADMIN_URLS = ["/admin", "/admin/", "/admin/jobs", "/admin/jobs/rows?status=FAILED", "/admin/jobs/abc123",
               "/admin/jobs/abc123/at/1000", "/admin/jobs/abc123/state", "/admin/jobs/abc123/frame.jpg?t=0&w=320",
-              "/admin/jobs/abc123/results.jsonl", "/admin/workers", "/admin/workers/live", "/admin/no-such-page"]
+              "/admin/jobs/abc123/results.jsonl", "/admin/workers", "/admin/workers/live", "/admin/keys", "/admin/collections",
+              "/admin/collections/1", "/admin/no-such-page"]
+# Every action, sent logged out (with no CSRF token to show): refused, never done.
+ADMIN_ACTIONS = ["/admin/jobs/abc123/cancel", "/admin/jobs/abc123/resubmit", "/admin/jobs/abc123/delete",
+                 "/admin/outbox/1/redeliver", "/admin/keys", "/admin/keys/abc/revoke", "/admin/webhooks",
+                 "/admin/webhooks/wh_x/delete", "/admin/collections/1/faces/delete", "/admin/celebrities",
+                 "/admin/celebrities/abc/delete"]
 
 
 def _text(browser, selector: str) -> str | None:
@@ -44,6 +50,10 @@ def test_every_admin_url_redirects_to_login_when_logged_out(stack, admin_user):
         assert response.url.startswith(f"{stack.url}/admin/login"), (path, response.url)
         assert 'name="password"' in response.text, path
         assert response.history and response.history[-1].status_code == 302, path
+    for path in ADMIN_ACTIONS:
+        response = http.post(f"{stack.url}{path}", allow_redirects=False)
+        assert response.status_code in (302, 400), (path, response.status_code)
+        assert response.status_code == 400 or response.headers["Location"].startswith("/admin/login"), path
     assert http.post(f"{stack.url}/admin/logout", allow_redirects=False).headers["Location"].startswith(
         "/admin/login")
 
@@ -96,6 +106,10 @@ def test_a_forged_csrf_token_is_refused(logged_in, stack):
     assert browser.current_url == f"{stack.url}/admin/jobs", "still logged in"
     # Without any token, from another site's form or a script holding the cookie: refused too.
     http = session_for(browser)
+    for path in ADMIN_ACTIONS:
+        response = http.post(f"{stack.url}{path}", allow_redirects=False)
+        assert response.status_code in (302, 400), (path, response.status_code)
+        assert response.status_code == 400 or response.headers["Location"].startswith("/admin/login"), path
     assert http.post(f"{stack.url}/admin/logout", allow_redirects=False).status_code == 400
     token = browser.find_element(By.CSS_SELECTOR, "form.logout input[name=csrf_token]").get_attribute("value")
     assert http.post(f"{stack.url}/admin/logout", data={"csrf_token": token + "x"},

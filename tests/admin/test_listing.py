@@ -37,7 +37,7 @@ def _window(**filters) -> services.JobFilter:
 
 
 def _ids(session, **filters) -> list[str]:
-    rows, _ = services.list_jobs(session, _window(**filters), limit=100)
+    rows, _ = services.list_all_jobs(session, _window(**filters), limit=100)
     return [job.id for job in rows]
 
 
@@ -58,7 +58,7 @@ def test_filters(session, jobs):
 def test_keyset_pages_walk_every_job_once(session, jobs):
     seen, after = [], None
     while True:
-        rows, after = services.list_jobs(session, _window(), after=after, limit=4)
+        rows, after = services.list_all_jobs(session, _window(), after=after, limit=4)
         seen += [job.id for job in rows]
         if after is None:
             break

@@ -7,9 +7,9 @@ without a change. Every route but the login form and the static files needs a lo
 (web/admin/auth.py); every form carries a CSRF token; every answer carries the security headers
 (web/admin/security.py).
 
-Sections still to come plug in as one module each with a `bp.get` view and a line in NAV:
-API keys and webhooks (the REST branch's records), collections and the celebrity gallery (the
-faces branch's), worker heartbeats (the failures branch's) in workers.py.
+Each section is one module with its views and a line in NAV; each calls the services its
+feature's branch built (job actions, API keys and webhooks, collections and celebrities), never
+its own copy of their rules.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 NAV: list[tuple[str, str, str]] = [
     ("admin.jobs_list", "Jobs", "admin.job"),
     ("admin.workers", "Workers & queues", "admin.workers"),
-    # API keys and webhooks, collections: added here when their branches land.
+    ("admin.collections", "Collections", "admin.collection"),
+    ("admin.keys", "API keys & webhooks", "admin.key"),
 ]
 
 
@@ -34,7 +35,7 @@ def _navigation() -> dict:
 def init_app(app: Flask) -> None:
     """Register the admin pages and what they need of the app: the session cookie, CSRF, the
     login rate limiter."""
-    from web.admin import auth, jobs, security, workers  # noqa: F401 - each module adds its views to bp
+    from web.admin import auth, faces, job_actions, jobs, keys, security, workers  # noqa: F401 - each module adds its views to bp
 
     security.init_app(app)
     auth.init_app(app)

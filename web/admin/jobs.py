@@ -97,11 +97,15 @@ def job_view(job: Job, now: dt.datetime) -> dict:
         video.append(meta["Codec"])
     return {
         "id": job.id, "short_id": job.id[:12], "tenant": job.account, "operation": job.operation,
-        "analyses": [a.analysis for a in job.analyses], "phase": phase.value, "status": phase.job_status,
-        "finished": phase.finished, "percent": round(percent), "eta": eta,
+        "analyses": [a.analysis for a in job.analyses], "phase": phase.value,
+        # The AWS API reports a cancelled job as FAILED; an operator is told what happened.
+        "status": "CANCELLED" if phase is Phase.CANCELLED else phase.job_status,
+        "finished": phase.finished, "cancel_requested": job.cancel_requested,
+        "can_cancel": not phase.finished and phase is not Phase.FINALIZING and not job.cancel_requested,
+        "can_resubmit": phase in (Phase.FAILED, Phase.CANCELLED), "percent": round(percent), "eta": eta,
         "duration": _duration(elapsed), "created": job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         "video_name": f"{job.video_bucket}/{job.video_name}", "video": " · ".join(video),
-        "error": job.status_message if phase.job_status == "FAILED" else None, "tag": job.job_tag,
+        "error": job.status_message if phase is Phase.FAILED else None, "tag": job.job_tag,
         "chunks": f"{job.chunks_done}/{job.chunks_total}" if job.chunks_total else "",
     }
 
@@ -111,7 +115,7 @@ def _page_context(*, whole_page: bool = True) -> dict:
     after = decode_cursor(request.args.get("after"))
     with session_scope() as db:
         try:
-            rows, next_key = services.list_jobs(db, filters, after=after, limit=PAGE_SIZE)
+            rows, next_key = services.list_all_jobs(db, filters, after=after, limit=PAGE_SIZE)
         except InvalidParameter as error:
             raise BadFilter(str(error)) from error
         now = utcnow()

@@ -1,25 +1,29 @@
 """Workers and queues: who is working on what, what waits, what is still to be announced.
 
-Until workers send heartbeats, "alive" is read from what they leave behind: a Celery ping (one
-broadcast with a short timeout), the chunks they have claimed (`claimed_by` = host:pid), the
-broker's queue lengths and its unacknowledged deliveries, and the outbox backlog. Heartbeats
-(the failures branch) replace the ping here when they land.
+"Alive" is the heartbeat each worker process writes to Redis every few seconds (jobs/heartbeat.py,
+the same beats /healthz reads, with the same freshness rule), with the device and queues each said
+of itself; what each runs comes from the chunks it has claimed (`claimed_by` = the same host:pid).
+Then the broker's queue lengths and unacknowledged deliveries, and the outbox: its backlog and the
+webhook deliveries that gave up, each with a redeliver button (jobs/webhooks.redeliver, as the
+REST API's redeliver calls it).
 """
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 
-from flask import render_template
+from flask import render_template, url_for
 from sqlalchemy import func, select
 
+from jobs import heartbeat, webhooks
 from jobs.celery_app import GPU_QUEUE, IMAGE_QUEUE, IO_QUEUE
 from jobs.database import session_scope
 from jobs.records import Chunk, Job, OutboxEvent, Phase, utcnow
 from web.admin import bp
+from web.admin.job_actions import answer
 
 QUEUES = (GPU_QUEUE, IO_QUEUE, IMAGE_QUEUE)
-PING_SECONDS = 0.5
 THROUGHPUT_BUCKET = dt.timedelta(minutes=5)
 THROUGHPUT_WINDOW = dt.timedelta(hours=1)
 
@@ -43,13 +47,22 @@ def queue_depths() -> tuple[dict[str, int | None], int | None]:
     return depths, unacked
 
 
-def pinged() -> list[str]:
-    from jobs.celery_app import app
-
+def processes(claims: list[dict]) -> list[dict]:
+    """Every worker process that beat in the last hour, alive or not, with what it runs now."""
     try:
-        return sorted(name for reply in app.control.ping(timeout=PING_SECONDS) for name in reply)
-    except Exception:  # noqa: BLE001
+        beats, infos = heartbeat.seen(), heartbeat.descriptions()
+    except Exception:  # noqa: BLE001 - Redis away: the page says so rather than failing
         return []
+    now = time.time()
+    by_name = {c["name"]: c for c in claims}
+    out = []
+    for identity, last in sorted(beats.items(), key=lambda kv: kv[0]):
+        info = infos.get(identity, {})
+        claim = by_name.get(identity, {})
+        out.append({"name": identity, "alive": heartbeat.alive(beats, identity, now), "age": max(0, int(now - last)),
+                    "device": info.get("device"), "queues": info.get("queues") or [],
+                    "running": claim.get("running", []), "done": claim.get("done", 0)})
+    return out
 
 
 def _claims(db) -> list[dict]:
@@ -75,12 +88,20 @@ def _claims(db) -> list[dict]:
 
 def _outbox(db) -> dict:
     pending = OutboxEvent.delivered_at.is_(None)
-    count, oldest = db.execute(select(func.count(), func.min(OutboxEvent.created_at)).where(pending)).one()
-    failing = db.scalars(select(OutboxEvent).where(pending, OutboxEvent.last_error.is_not(None))
+    retrying = pending & OutboxEvent.failed_at.is_(None)
+    count, oldest = db.execute(select(func.count(), func.min(OutboxEvent.created_at)).where(retrying)).one()
+    failing = db.scalars(select(OutboxEvent).where(retrying, OutboxEvent.last_error.is_not(None))
                          .order_by(OutboxEvent.id.desc()).limit(10)).all()
-    return {"pending": count, "oldest": oldest,
-            "failing": [{"id": e.id, "job": e.job_id, "channel": e.channel, "attempts": e.attempts,
-                         "error": e.last_error} for e in failing]}
+    # Webhook deliveries whose retries ran out (failed_at): only a redeliver sends them again.
+    gave_up = db.scalars(select(OutboxEvent).where(OutboxEvent.failed_at.is_not(None),
+                                                   OutboxEvent.channel.startswith(webhooks.CHANNEL))
+                         .order_by(OutboxEvent.failed_at.desc()).limit(20)).all()
+
+    def view(e: OutboxEvent) -> dict:
+        return {"id": e.id, "job": e.job_id, "channel": e.channel, "attempts": e.attempts, "error": e.last_error,
+                "event": (e.payload or {}).get("type"), "failed_at": e.failed_at}
+    return {"pending": count, "oldest": oldest, "failing": [view(e) for e in failing],
+            "gave_up": [view(e) for e in gave_up]}
 
 
 def _throughput(db, now: dt.datetime) -> list[dict]:
@@ -109,7 +130,8 @@ def _context() -> dict:
         active = db.scalar(select(func.count()).select_from(Job).where(
             Job.phase.in_([p.value for p in Phase if not p.finished])))
     peak = max([b["rate"] for b in throughput] + [0.001])
-    return {"depths": depths, "unacked": unacked, "pinged": pinged(), "claims": claims, "outbox": outbox,
+    return {"depths": depths, "unacked": unacked, "processes": processes(claims), "claims": claims,
+            "outbox": outbox, "fresh_seconds": int(heartbeat.FRESH_SECONDS),
             "throughput": throughput, "peak": peak, "active_jobs": active,
             "updated": now.strftime("%H:%M:%S UTC"), "now": now}
 
@@ -122,3 +144,17 @@ def workers():
 @bp.get("/workers/live")
 def workers_live():
     return render_template("admin/_workers.html", **_context())
+
+
+@bp.post("/outbox/<int:event_id>/redeliver")
+def outbox_redeliver(event_id: int):
+    """Send a webhook delivery again now, as POST /v1/webhooks/…/redeliver does."""
+    from jobs.tasks import dispatch_notifications, enqueue_after_commit
+
+    with session_scope() as db:
+        event = db.get(OutboxEvent, event_id)
+        if event is None or not event.channel.startswith(webhooks.CHANNEL):
+            return answer("No such webhook delivery.", ok=False, to=url_for("admin.workers"))
+        webhooks.redeliver(db, event)
+        enqueue_after_commit(db, dispatch_notifications)
+    return answer(f"Delivery {event_id} queued to be sent again.", ok=True, to=url_for("admin.workers"))

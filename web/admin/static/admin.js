@@ -38,15 +38,22 @@
     }
 
     function show(html) {
-      if (html !== last) {
-        last = html;
+      // Each answer carries a fresh CSRF token; a change of token alone is not a change.
+      var same = html.replace(/name="csrf_token" value="[^"]*"/g, "");
+      if (same !== last) {
+        last = same;
         var focused = document.activeElement;
-        var focusHref = region.contains(focused) && focused.getAttribute ? focused.getAttribute("href") : null;
+        var inside = region.contains(focused) && focused.getAttribute;
+        var focusHref = inside ? focused.getAttribute("href") : null;
+        var focusForm = inside && focused.form ? focused.form.getAttribute("action") : null;
         region.innerHTML = html;
+        var again = null;
         if (focusHref) {
-          var again = region.querySelector('[href="' + focusHref.replace(/"/g, '\\"') + '"]');
-          if (again) { again.focus(); }
+          again = region.querySelector('[href="' + focusHref.replace(/"/g, '\\"') + '"]');
+        } else if (focusForm) {
+          again = region.querySelector('form[action="' + focusForm.replace(/"/g, '\\"') + '"] button');
         }
+        if (again) { again.focus(); }
       }
       say(region, "Updated " + clock());
     }
@@ -95,9 +102,44 @@
     document.addEventListener("freeze", function () { clearTimeout(timer); });
     window.addEventListener("pageshow", function (event) { if (event.persisted) { wake(); } });
     window.addEventListener("online", wake);
+    region.framewiseRefresh = wake;
     schedule(delay);
   }
 
+  // Forms with data-confirm ask first. Forms marked data-inline (job actions, redeliver) are sent with fetch: the answer's message
+  // goes to the page's [data-form-status] line and every live region refreshes at once, so the
+  // page follows what the action did without a reload. The CSRF token travels in the form body.
+  function submitInline(event) {
+    var form = event.target;
+    if (!form.matches) { return; }
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (!form.matches("form[data-inline]")) { return; }
+    event.preventDefault();
+    var status = document.querySelector("[data-form-status]");
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; }
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                         headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) { return { response: response, body: body }; },
+                                     function () { return { response: response, body: { message: "HTTP " + response.status } }; });
+      })
+      .then(function (answer) {
+        if (status) { status.textContent = answer.body.message; }
+        if (answer.body.ok && answer.body.location && answer.body.location !== window.location.pathname) {
+          window.location.assign(answer.body.location);  // a new job, or a deleted one: go where it went
+          return;
+        }
+        Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (region) {
+          if (region.framewiseRefresh) { region.framewiseRefresh(); }
+        });
+      })
+      .catch(function () { if (status) { status.textContent = "The request failed; try again."; } })
+      .then(function () { if (button && document.contains(button)) { button.disabled = false; } });
+  }
+
+  document.addEventListener("submit", submitInline);
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), live);
   });
