@@ -155,3 +155,21 @@ def _image_inference():
 @app.task(name="framewise.run_image", ignore_result=False, acks_late=False, reject_on_worker_lost=False)
 def run_image(name: str, params: dict, inputs: dict) -> dict:
     return images.run(name, params, inputs, _image_inference())
+
+
+@app.task(name="framewise.train_project_version", bind=True, max_retries=RETRIES)
+def train_project_version(self, version_id: int) -> None:
+    """Custom Labels training (jobs.custom_training); outages retried, anything else ends it FAILED."""
+    from jobs import custom_training
+
+    try:
+        custom_training.train(version_id, _image_inference())
+    except TRANSIENT as error:
+        if self.request.retries >= self.max_retries:
+            custom_training.fail(version_id, "A service training depends on (database or storage) stayed "
+                                             "unavailable; train the version again later.")
+            return
+        raise self.retry(exc=error, countdown=min(60, 2 ** self.request.retries)) from error
+    except Exception:
+        log.exception("training project version %s failed", version_id)
+        custom_training.fail(version_id, "Internal error while training; train the version again, or report it.")

@@ -1,0 +1,46 @@
+"""DetectCustomLabels' worker half: a trained version's head (jobs/custom_training.py) on the
+backbone features of the image. The web half (jobs/custom_projects.py) checks the version is
+RUNNING and passes where its model file is."""
+from __future__ import annotations
+
+import functools
+import io
+import json
+
+import numpy as np
+
+from jobs import storage
+from jobs.custom_projects import DETECT_FUNCTION
+from jobs.custom_training import image_features
+from jobs.images import worker_function
+
+MAX_MODEL_BYTES = 64 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def load_head(bucket: str, name: str):
+    """A version's head and per-label assumed thresholds; its files never change, so cached."""
+    from models.custom_head import LinearHead
+
+    data = storage.read_object(storage.VideoRef(bucket, name), max_bytes=MAX_MODEL_BYTES)
+    head = LinearHead.from_arrays(np.load(io.BytesIO(data)))
+    label_map = json.loads(storage.read_object(storage.VideoRef(bucket, name.rsplit("/", 1)[0] + "/labels.json"),
+                                               max_bytes=MAX_MODEL_BYTES))
+    return head, label_map["Thresholds"]
+
+
+@worker_function(DETECT_FUNCTION)
+def detect_custom_labels(images: dict, params: dict, infer) -> dict:
+    """Labels above MinConfidence, or, without it, above each label's assumed threshold (as
+    Rekognition does), most confident first, at most MaxResults."""
+    head, thresholds = load_head(params["Model"]["Bucket"], params["Model"]["Name"])
+    (probabilities,) = head.probabilities(image_features(infer, [images["Image"]]))
+    found = []
+    for label, probability in zip(head.labels, probabilities.tolist(), strict=True):
+        floor = params["MinConfidence"] / 100 if "MinConfidence" in params else thresholds.get(label, 0.5)
+        if probability >= floor:
+            found.append({"Name": label, "Confidence": round(100 * probability, 3)})
+    found.sort(key=lambda label: -label["Confidence"])
+    if params.get("MaxResults"):
+        found = found[: params["MaxResults"]]
+    return {"CustomLabels": found}
