@@ -10,6 +10,8 @@ inference on the image workers (jobs/analyses/custom_labels.py).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import random
@@ -432,3 +434,26 @@ def detect_custom_labels(session: Session, account: str, params: dict) -> dict:
                                       "not RUNNING; start it with StartProjectVersion.")
     model = {"Bucket": version.output_bucket, "Name": version.evaluation["Model"], "Arn": version.version_arn}
     return images.call(session, account, DETECT_FUNCTION, {**params, "Model": model})
+
+
+@operation("UpdateDatasetEntries")
+def update_dataset_entries(session: Session, account: str, params: dict) -> dict:
+    """Add manifest lines to a dataset, replacing any entry with the same source-ref; all or none."""
+    _, dataset = find_dataset(session, account, params["DatasetArn"])
+    try:
+        text = base64.b64decode(params["Changes"]["GroundTruth"], validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise errors.InvalidParameter("Changes.GroundTruth must be UTF-8 JSON Lines.") from None
+    manifest = custom_manifest.parse(text.splitlines(), _exists)
+    dataset.updated_at = utcnow()
+    if manifest.errors:
+        dataset.status, dataset.status_message_code = "UPDATE_FAILED", "CLIENT_ERROR"
+        dataset.status_message = f"The changes have {len(manifest.errors)} error(s): {manifest.summary()}"
+        return {}
+    refs = [entry.source_ref for entry in manifest.entries]
+    session.execute(delete(CustomDatasetEntry).where(CustomDatasetEntry.dataset_pk == dataset.id,
+                                                     CustomDatasetEntry.source_ref.in_(refs)))
+    _add_entries(session, dataset, manifest.entries)
+    dataset.status, dataset.status_message_code = "UPDATE_COMPLETE", "SUCCESS"
+    dataset.status_message = "The dataset was successfully updated."
+    return {}

@@ -144,6 +144,18 @@ def test_object_detection_manifest_counts_boxes(folder, frames):
     assert json.loads(entries["DatasetEntries"][0])["bounding-box-metadata"]["class-map"] == {"0": "bottle"}
     rest = call("ListDatasetEntries", {"DatasetArn": arn, "NextToken": entries["NextToken"]})
     assert len(rest["DatasetEntries"]) == 1 and "NextToken" not in rest
+    # UpdateDatasetEntries: one entry replaced (same source-ref, one box now), one bad change refused whole.
+    change = detection_line(f"s3://unit/{folder[0]}/b0.jpg", [(0, 60, 40, 40, 90)])
+    call("UpdateDatasetEntries", {"DatasetArn": arn, "Changes": {"GroundTruth": base64.b64encode(
+        change.encode()).decode()}})
+    assert call("ListDatasetLabels", {"DatasetArn": arn})["DatasetLabelDescriptions"][0]["LabelStats"] == {
+        "EntryCount": 3, "BoundingBoxCount": 5}
+    bad = change + "\n" + detection_line(f"s3://unit/{folder[0]}/b1.jpg", [(0, 300, 40, 40, 90)])
+    call("UpdateDatasetEntries", {"DatasetArn": arn, "Changes": {"GroundTruth": base64.b64encode(
+        bad.encode()).decode()}})
+    described = call("DescribeDataset", {"DatasetArn": arn})["DatasetDescription"]
+    assert described["Status"] == "UPDATE_FAILED" and "line 2: box 1 of 'bounding-box'" in described["StatusMessage"]
+    assert described["DatasetStats"]["TotalEntries"] == 3
     call("DeleteProject", {"ProjectArn": project})
 
 
