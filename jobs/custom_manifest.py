@@ -130,11 +130,29 @@ def parse(lines: Iterable[str], exists: Callable[[str, str], bool]) -> Manifest:
 
 
 def check_training_rules(entries: Iterable[Entry]) -> list[str]:
-    """The rules a training dataset must meet: at least 2 labels, 10 images of each."""
+    """The rules a training dataset must meet: 10 images of each label, and at least 2 labels
+    for image-level labels (boxes have the background as the other class)."""
+    entries = list(entries)
     images = collections.Counter(label for entry in entries for label in set(entry.labels))
+    needed = 1 if any(entry.boxes for entry in entries) else MIN_LABELS
     problems = []
-    if len(images) < MIN_LABELS:
-        problems.append(f"the dataset has {len(images)} label(s); at least {MIN_LABELS} are needed")
+    if len(images) < needed:
+        problems.append(f"the dataset has {len(images)} label(s); at least {needed} are needed")
     problems.extend(f"label '{label}' has {count} image(s); at least {MIN_IMAGES_PER_LABEL} are needed"
                     for label, count in sorted(images.items()) if count < MIN_IMAGES_PER_LABEL)
     return problems
+
+
+def boxes_of(line: dict) -> list[tuple[tuple[float, float, float, float], str]]:
+    """The object-detection boxes of an imported line, as (x1, y1, x2, y2) ratios, with labels."""
+    out = []
+    for key, metadata in line.items():
+        if key.endswith("-metadata") and isinstance(metadata, dict) and metadata.get("type") == DETECTION:
+            value = line[key[: -len("-metadata")]]
+            size = value["image_size"][0]
+            width, height = float(size["width"]), float(size["height"])
+            for box in value.get("annotations") or []:
+                left, top = float(box["left"]) / width, float(box["top"]) / height
+                out.append(((left, top, left + float(box["width"]) / width, top + float(box["height"]) / height),
+                            str(metadata["class-map"][str(box["class_id"])])))
+    return out

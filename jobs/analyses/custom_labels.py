@@ -11,7 +11,7 @@ import numpy as np
 
 from jobs import storage
 from jobs.custom_projects import DETECT_FUNCTION
-from jobs.custom_training import image_features
+from jobs.custom_training import detect_objects, image_features
 from jobs.images import worker_function
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024
@@ -26,20 +26,31 @@ def load_head(bucket: str, name: str):
     head = LinearHead.from_arrays(np.load(io.BytesIO(data)))
     label_map = json.loads(storage.read_object(storage.VideoRef(bucket, name.rsplit("/", 1)[0] + "/labels.json"),
                                                max_bytes=MAX_MODEL_BYTES))
-    return head, label_map["Thresholds"]
+    return head, label_map
 
 
 @worker_function(DETECT_FUNCTION)
 def detect_custom_labels(images: dict, params: dict, infer) -> dict:
-    """Labels above MinConfidence, or, without it, above each label's assumed threshold (as
-    Rekognition does), most confident first, at most MaxResults."""
-    head, thresholds = load_head(params["Model"]["Bucket"], params["Model"]["Name"])
-    (probabilities,) = head.probabilities(image_features(infer, [images["Image"]]))
+    """Labels (with Geometry for a detector) above MinConfidence, or, without it, above each
+    label's assumed threshold (as Rekognition does), most confident first, at most MaxResults."""
+    head, label_map = load_head(params["Model"]["Bucket"], params["Model"]["Name"])
+    thresholds = label_map["Thresholds"]
+
+    def floor(label: str) -> float:
+        return params["MinConfidence"] / 100 if "MinConfidence" in params else thresholds.get(label, 0.5)
+
     found = []
-    for label, probability in zip(head.labels, probabilities.tolist(), strict=True):
-        floor = params["MinConfidence"] / 100 if "MinConfidence" in params else thresholds.get(label, 0.5)
-        if probability >= floor:
-            found.append({"Name": label, "Confidence": round(100 * probability, 3)})
+    if label_map.get("Kind") == "detection":
+        for box, label, probability in detect_objects(infer, head, images["Image"]):
+            if probability >= floor(label):
+                x1, y1, x2, y2 = (float(v) for v in box)
+                found.append({"Name": label, "Confidence": round(100 * probability, 3), "Geometry": {
+                    "BoundingBox": {"Width": x2 - x1, "Height": y2 - y1, "Left": x1, "Top": y1}}})
+    else:
+        (probabilities,) = head.probabilities(image_features(infer, [images["Image"]]))
+        for label, probability in zip(head.labels, probabilities.tolist(), strict=True):
+            if probability >= floor(label):
+                found.append({"Name": label, "Confidence": round(100 * probability, 3)})
     found.sort(key=lambda label: -label["Confidence"])
     if params.get("MaxResults"):
         found = found[: params["MaxResults"]]
