@@ -68,16 +68,20 @@ def _split(entries: list[tuple], seed: int):
     return train, test
 
 
-def _still_there(version_id: int) -> bool:
+def _progress(version_id: int, stage: str, done: int, total: int) -> None:
+    """Say how far training is (StatusMessage); stop when the version was deleted meanwhile."""
     with session_scope() as session:
-        return session.get(CustomProjectVersion, version_id) is not None
+        version = session.get(CustomProjectVersion, version_id, with_for_update=True)
+        if version is None or version.status != "TRAINING_IN_PROGRESS":
+            raise TrainingFailed("deleted")
+        version.status_message = f"Training in progress: {stage}, {done} of {total} images."
 
 
-def _features(inference, entries, version_id: int) -> np.ndarray:
+def _features(inference, entries, version_id: int, stage: str) -> np.ndarray:
     out = []
     for index, (source_ref, *_rest) in enumerate(entries):
-        if index % 16 == 0 and not _still_there(version_id):
-            raise TrainingFailed("deleted")
+        if index % 16 == 0:
+            _progress(version_id, stage, index, len(entries))
         out.append(image_features(inference, [_load_image(source_ref)]))
     return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
 
@@ -145,8 +149,8 @@ def _train_classifier(rows: dict, version_id: int, inference):
     names = sorted({label for _, labels, *_ in train_set for label in labels})
     if len(names) < 2:
         raise TrainingFailed(f"The training dataset has {len(names)} label(s); at least 2 are needed.")
-    train_features = _features(inference, train_set, version_id)
-    test_features = _features(inference, test_set, version_id)
+    train_features = _features(inference, train_set, version_id, "training images")
+    test_features = _features(inference, test_set, version_id, "testing images")
     rows_x = [train_features[i] for i, (_, labels, *_) in enumerate(train_set) for _ in labels]
     rows_y = [label for _, labels, *_ in train_set for label in labels]
     head = fit(np.stack(rows_x), rows_y, seed=version_id)
@@ -165,8 +169,8 @@ def _train_detector(rows: dict, version_id: int, inference):
     yolox = inference.model(custom_detector.PROPOSER)
     examples_x, examples_y = [], []
     for index, (source_ref, _labels, _boxes, line) in enumerate(train_set):
-        if index % 8 == 0 and not _still_there(version_id):
-            raise TrainingFailed("deleted")
+        if index % 8 == 0:
+            _progress(version_id, "training images", index, len(train_set))
         frame = _load_image(source_ref)
         truth = boxes_of(line)
         examples = custom_detector.training_examples(
@@ -179,6 +183,7 @@ def _train_detector(rows: dict, version_id: int, inference):
         raise TrainingFailed("The training dataset has no labelled boxes.")
     head = fit(np.stack(examples_x), examples_y, seed=version_id)
     predicted, truth = [], []
+    _progress(version_id, "testing images", 0, len(test_set))
     for source_ref, _labels, _boxes, line in test_set:
         frame = _load_image(source_ref)
         predicted.append(detect_objects(inference, head, frame))

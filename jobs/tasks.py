@@ -170,6 +170,9 @@ def train_project_version(self, version_id: int) -> None:
                                              "unavailable; train the version again later.")
             return
         raise self.retry(exc=error, countdown=min(60, 2 ** self.request.retries)) from error
+    except SoftTimeLimitExceeded:
+        custom_training.fail(version_id, "Training took longer than a worker task may run "
+                                         "(FRAMEWISE_TASK_SOFT_TIME_LIMIT); train on fewer images or raise it.")
     except Exception:
         log.exception("training project version %s failed", version_id)
         custom_training.fail(version_id, "Internal error while training; train the version again, or report it.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,38 @@ def test_custom_labels_train_evaluate_detect(stack):
     client.delete_project_version(ProjectVersionArn=version_arn)
     client.delete_project(ProjectArn=project)
     assert client.describe_projects(ProjectNames=["clips"])["ProjectDescriptions"] == []
+
+
+def test_custom_labels_detector_answers_boxes(stack):
+    """The hand-boxed bottle manifest (tests/jobs/data) through boto3: Geometry.BoundingBox."""
+    from models.custom_detector import iou
+    from tests.jobs.custom_label_frames import frames
+
+    s3, client = stack.s3(), stack.client()
+    shots = frames("objects/intel_bottle-detection.mp4", 60)
+    manifest = Path(__file__).parents[1] / "jobs" / "data" / "bottles.manifest"
+    lines, truth = [], None
+    for raw in manifest.read_text().splitlines():
+        line = json.loads(raw.replace("s3://BUCKET/", f"s3://{BUCKET}/detector/"))
+        index = int(line["source-ref"][-6:-4])
+        s3.put_object(Bucket=BUCKET, Key=f"detector/bottles/frame-{index:02d}.jpg", Body=shots[index])
+        if index == 21:  # held apart
+            truth = [(a["left"] / 320, a["top"] / 180, (a["left"] + a["width"]) / 320,
+                      (a["top"] + a["height"]) / 180) for a in line["bounding-box"]["annotations"]]
+        else:
+            lines.append(json.dumps(line))
+    s3.put_object(Bucket=BUCKET, Key="detector/train.manifest", Body="\n".join(lines).encode())
+    project = client.create_project(ProjectName="bottles")["ProjectArn"]
+    client.create_dataset(ProjectArn=project, DatasetType="TRAIN", DatasetSource={
+        "GroundTruthManifest": {"S3Object": {"Bucket": BUCKET, "Name": "detector/train.manifest"}}})
+    arn = client.create_project_version(ProjectArn=project, VersionName="v1",
+                                        OutputConfig={"S3Bucket": BUCKET})["ProjectVersionArn"]
+    version = _wait(client, project, "v1", {"TRAINING_COMPLETED", "TRAINING_FAILED"})
+    assert version["Status"] == "TRAINING_COMPLETED", version.get("StatusMessage")
+    client.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
+    found = client.detect_custom_labels(ProjectVersionArn=arn, Image={"Bytes": shots[21]})["CustomLabels"]
+    boxes = [(g["Left"], g["Top"], g["Left"] + g["Width"], g["Top"] + g["Height"])
+             for g in (label["Geometry"]["BoundingBox"] for label in found)]
+    assert {label["Name"] for label in found} == {"bottle"} and len(found) == len(truth) == 3
+    assert (iou(truth, boxes).max(axis=1) >= 0.5).all()
+    client.stop_project_version(ProjectVersionArn=arn)
