@@ -124,7 +124,8 @@ def train(version_id: int, inference) -> None:
         "NumberOfTrainingImages": counts[0], "NumberOfTestingImages": counts[1], "BackboneModel": BACKBONE}}
     storage.write_object(storage.VideoRef(bucket, model_key), _npz(head.to_arrays()))
     storage.write_object(storage.VideoRef(bucket, folder + "labels.json"),
-                         json.dumps({"Kind": kind, "Labels": sorted(thresholds), "Thresholds": thresholds}).encode())
+                         json.dumps({"Kind": kind, "Labels": sorted(thresholds), "Thresholds": thresholds,
+                                     "ProjectVersionArn": arn}).encode())
     storage.write_object(storage.VideoRef(bucket, summary_key), json.dumps(summary, indent=1).encode())
     evaluation = {"F1Score": metrics["AggregatedEvaluationResults"]["F1Score"],
                   "Summary": {"Bucket": bucket, "Name": summary_key}, "Model": model_key}

@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from jobs import storage
+from jobs import errors, storage
 from jobs.custom_projects import DETECT_FUNCTION
 from jobs.custom_training import detect_objects, image_features
 from jobs.images import worker_function
@@ -18,14 +18,18 @@ MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=16)
-def load_head(bucket: str, name: str):
-    """A version's head and per-label assumed thresholds; its files never change, so cached."""
+def load_head(bucket: str, name: str, arn: str):
+    """A version's head and label map, cached by version: a version's files never change, and a
+    version made again under the same name (same files' names) has another ARN."""
     from models.custom_head import LinearHead
 
     data = storage.read_object(storage.VideoRef(bucket, name), max_bytes=MAX_MODEL_BYTES)
     head = LinearHead.from_arrays(np.load(io.BytesIO(data)))
     label_map = json.loads(storage.read_object(storage.VideoRef(bucket, name.rsplit("/", 1)[0] + "/labels.json"),
                                                max_bytes=MAX_MODEL_BYTES))
+    if label_map.get("ProjectVersionArn", arn) != arn:
+        raise errors.ResourceNotReady(f"The model files at s3://{bucket}/{name} now belong to "
+                                      f"{label_map['ProjectVersionArn']}; train this version again.")
     return head, label_map
 
 
@@ -33,7 +37,7 @@ def load_head(bucket: str, name: str):
 def detect_custom_labels(images: dict, params: dict, infer) -> dict:
     """Labels (with Geometry for a detector) above MinConfidence, or, without it, above each
     label's assumed threshold (as Rekognition does), most confident first, at most MaxResults."""
-    head, label_map = load_head(params["Model"]["Bucket"], params["Model"]["Name"])
+    head, label_map = load_head(params["Model"]["Bucket"], params["Model"]["Name"], params["Model"]["Arn"])
     thresholds = label_map["Thresholds"]
 
     def floor(label: str) -> float:

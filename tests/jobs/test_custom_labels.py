@@ -227,6 +227,10 @@ def test_train_evaluate_and_detect_custom_labels(folder, frames, inference):
     reply = images.run(DETECT_FUNCTION, {"Model": model, "MaxResults": 1, "MinConfidence": 0},
                        {"Image": {"bytes": base64.b64encode(held["traffic"][0]).decode()}}, inference)
     assert [label["Name"] for label in reply["body"]["CustomLabels"]] == ["traffic"]
+    # Files at this place made by another version (deleted, made again under the same name) are refused.
+    reply = images.run(DETECT_FUNCTION, {"Model": {**model, "Arn": arn[:-1] + "9"}},
+                       {"Image": {"bytes": base64.b64encode(held["traffic"][0]).decode()}}, inference)
+    assert reply["error"]["code"] == "ResourceNotReadyException"
 
     with pytest.raises(errors.ResourceInUse):
         call("DeleteProjectVersion", {"ProjectVersionArn": arn})
