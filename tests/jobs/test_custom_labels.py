@@ -228,7 +228,7 @@ def test_train_evaluate_and_detect_custom_labels(folder, frames, inference):
                        {"Image": {"bytes": base64.b64encode(held["traffic"][0]).decode()}}, inference)
     assert [label["Name"] for label in reply["body"]["CustomLabels"]] == ["traffic"]
     # Files at this place made by another version (deleted, made again under the same name) are refused.
-    reply = images.run(DETECT_FUNCTION, {"Model": {**model, "Arn": arn[:-1] + "9"}},
+    reply = images.run(DETECT_FUNCTION, {"Model": {**model, "Arn": arn + "0"}},
                        {"Image": {"bytes": base64.b64encode(held["traffic"][0]).decode()}}, inference)
     assert reply["error"]["code"] == "ResourceNotReadyException"
 
@@ -318,3 +318,30 @@ def test_detector_trains_on_hand_drawn_boxes_and_finds_bottles(folder, inference
     print(f"held-apart frames: {found_right}/{truths} bottles found at IoU>=0.5, {extra} extra boxes; "
           f"{rate:.1f} images/s")
     assert found_right == truths and extra <= 1
+
+
+def test_a_running_version_labels_a_video_along_its_timeline(folder, frames, inference, framewise_env):
+    """The `custom_labels` analysis in a REST-style job over the dog clip, with a version trained
+    on the four clips: dog along the timeline, nothing else above its threshold."""
+    from jobs import services
+    from tests.jobs.vision_jobs import get, run_job, upload
+
+    project = call("CreateProject", {"ProjectName": folder[0]})["ProjectArn"]
+    call("CreateDataset", {"ProjectArn": project, "DatasetType": "TRAIN",
+                           "DatasetSource": classification_manifest(folder, frames)})
+    arn = call("CreateProjectVersion", {"ProjectArn": project, "VersionName": "video",
+                                        "OutputConfig": {"S3Bucket": "unit", "S3KeyPrefix": f"{folder[0]}/"}})[
+        "ProjectVersionArn"]
+    custom_training.train(version_id(arn), inference)
+    video = upload(framewise_env, "objects/pexels_dog_eating_854132.mp4")
+    with session_scope() as session, pytest.raises(errors.ResourceNotReady):  # not started yet
+        services.start_rest_job(session, ACCOUNT, video=video, wanted={"custom_labels": {"ProjectVersionArn": arn}})
+    with session_scope() as session, pytest.raises(errors.ResourceNotFound):  # another tenant's
+        services.start_rest_job(session, OTHER, video=video, wanted={"custom_labels": {"ProjectVersionArn": arn}})
+    call("StartProjectVersion", {"ProjectVersionArn": arn, "MinInferenceUnits": 1})
+    job_id = run_job(framewise_env, "objects/pexels_dog_eating_854132.mp4",
+                     {"custom_labels": {"ProjectVersionArn": arn}}, SampleFps=0.5)
+    items = get("custom_labels", job_id)["CustomLabels"]
+    names = [item["CustomLabel"]["Name"] for item in items]
+    assert len(names) >= 5 and set(names) == {"dog"}, names
+    assert [item["Timestamp"] for item in items] == sorted(item["Timestamp"] for item in items)
