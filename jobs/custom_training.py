@@ -75,6 +75,22 @@ def _progress(version_id: int, stage: str, done: int, total: int) -> None:
         if version is None or version.status != "TRAINING_IN_PROGRESS":
             raise TrainingFailed("deleted")
         version.status_message = f"Training in progress: {stage}, {done} of {total} images."
+        version.progress_at = utcnow()
+
+
+def stalled(older_than_seconds: float) -> list[int]:
+    """Versions still training that nothing has touched for longer than a task may run (the
+    message was never queued, or every worker that took it died); marked as touched now, so the
+    caller re-sends each once per period."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+    with session_scope() as session:
+        return list(session.scalars(update(CustomProjectVersion).where(
+            CustomProjectVersion.status == "TRAINING_IN_PROGRESS", CustomProjectVersion.progress_at < cutoff)
+            .values(progress_at=utcnow()).returning(CustomProjectVersion.id)))
 
 
 def _features(inference, entries, version_id: int, stage: str) -> np.ndarray:

@@ -410,4 +410,7 @@ class CustomProjectVersion(Base):
     evaluation: Mapped[dict | None] = mapped_column(nullable=True)
     training_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Last sign of life of its training (queued, or progress): the dispatcher's sweep re-sends
+    # training nothing has touched for longer than a task may run.
+    progress_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     training_ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

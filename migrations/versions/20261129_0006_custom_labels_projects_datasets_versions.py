@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('evaluation', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('training_seconds', sa.Float(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('progress_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('training_ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['project_pk'], ['custom_projects.id'],
                             name=op.f('fk_custom_project_versions_project_pk_custom_projects'), ondelete='CASCADE'),

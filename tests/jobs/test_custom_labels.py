@@ -4,6 +4,7 @@ worker's code, DetectCustomLabels' worker half, and the not-ready/in-use errors.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import secrets
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from jobs import custom_manifest, custom_training, errors, images
 from jobs.custom_projects import DETECT_FUNCTION
@@ -255,6 +256,12 @@ def test_a_single_label_version_fails_with_a_status_message(folder, frames, infe
     call("CreateDataset", {"ProjectArn": project, "DatasetType": "TRAIN", "DatasetSource": {"DatasetArn": test}})
     arn = call("CreateProjectVersion", {"ProjectArn": project, "VersionName": "one",
                                         "OutputConfig": {"S3Bucket": "unit"}})["ProjectVersionArn"]
+    # Training nothing has touched for longer than a task may run is re-sent by the sweep, once a period.
+    with session_scope() as session:
+        session.execute(update(CustomProjectVersion).where(CustomProjectVersion.version_arn == arn)
+                        .values(progress_at=func.now() - dt.timedelta(hours=1)))
+    assert version_id(arn) in custom_training.stalled(600)
+    assert version_id(arn) not in custom_training.stalled(600)
     custom_training.train(version_id(arn), inference)
     (version,) = call("DescribeProjectVersions", {"ProjectArn": project})["ProjectVersionDescriptions"]
     assert version["Status"] == "TRAINING_FAILED"
