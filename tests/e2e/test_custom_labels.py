@@ -5,12 +5,15 @@ worker restarts."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import BUCKET, TENANT_B
+from tests.e2e.conftest import BUCKET, TENANT_A, TENANT_B
 from tests.jobs.custom_label_frames import classification_line, dataset
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +30,7 @@ def _wait(client, project: str, name: str, until: set[str], timeout: float = 180
     raise TimeoutError(f"version {name} still {version['Status']}")
 
 
-def test_custom_labels_train_evaluate_detect(stack):
+def test_custom_labels_train_evaluate_detect(stack, tmp_path):
     frames = dataset(12, 2)
     s3, client = stack.s3(), stack.client()
     lines = []
@@ -86,6 +89,16 @@ def test_custom_labels_train_evaluate_detect(stack):
         return correct
 
     assert detect_all() == 8
+    # The AWS CLI, unmodified: --image-bytes fileb:// is hoisted into Image.Bytes.
+    (tmp_path / "dog.jpg").write_bytes(held["dog"][1])
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": TENANT_A[0], "AWS_SECRET_ACCESS_KEY": TENANT_A[1],
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    cli = subprocess.run([sys.executable, "-m", "awscli", "rekognition", "--endpoint-url", stack.url, "--output",
+                          "json", "detect-custom-labels", "--project-version-arn", version_arn, "--image-bytes",
+                          f"fileb://{tmp_path / 'dog.jpg'}", "--max-results", "1"],
+                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert cli.returncode == 0, cli.stderr
+    assert [label["Name"] for label in json.loads(cli.stdout)["CustomLabels"]] == ["dog"]
     # The version is files plus a row: a fresh image worker serves it the same.
     worker = stack.procs["image-worker"]
     worker.terminate()
