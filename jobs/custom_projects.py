@@ -191,14 +191,23 @@ def _add_entries(session: Session, dataset: CustomDataset, entries) -> None:
 
 @operation("CreateDataset")
 def create_dataset(session: Session, account: str, params: dict) -> dict:
-    project = find_project(session, account, params["ProjectArn"], lock=True)
     kind = params["DatasetType"]
-    if session.scalar(select(CustomDataset).where(CustomDataset.project_pk == project.id,
-                                                  CustomDataset.dataset_type == kind)):
-        raise errors.ResourceAlreadyExists(f"The project already has a {kind} dataset.")
+
+    def check() -> CustomProject:
+        project = find_project(session, account, params["ProjectArn"], lock=True)
+        if session.scalar(select(CustomDataset).where(CustomDataset.project_pk == project.id,
+                                                      CustomDataset.dataset_type == kind)):
+            raise errors.ResourceAlreadyExists(f"The project already has a {kind} dataset.")
+        return project
+
+    project = check()
     source = params.get("DatasetSource") or {}
     if "GroundTruthManifest" in source:
+        # Reading the manifest and looking up each image takes a while: without a database
+        # connection held meanwhile, then the checks again, under the project's lock.
+        session.rollback()
         manifest = read_manifest(source["GroundTruthManifest"]["S3Object"])
+        project = check()
         if not manifest.errors and kind == "TRAIN":
             manifest.errors.extend(custom_manifest.check_training_rules(manifest.entries))
         entries = manifest.entries
