@@ -239,9 +239,9 @@ def analyze(job_id: str, index: int) -> str:
                                      f"failed {settings.max_chunk_attempts} times; the worker was lost or timed out.")
         return ChunkOutcome.SKIPPED
 
-    planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
-    inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
-    try:
+    try:  # from here on whatever stops the work (a soft time limit in an import, say) frees the claim
+        planned = [Planned(analyses.get(a.analysis), a.options, a.sample_fps) for a in job.analyses]
+        inference = Inference(settings.models_dir, settings.device, settings.cpu_threads)
         ranged = settings.decoder == "pyav" and settings.chunk_range_reads  # decord needs a file
         with open_video(_ref(job), _cache_dir(job_id), ranged=ranged) as path:
             span = analyze_span(path, chunk.start_millis, chunk.end_millis, planned, inference,

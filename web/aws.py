@@ -94,6 +94,12 @@ def _utf8(text: str) -> bool:
     return True
 
 
+def _takes_image(operation: str) -> bool:
+    model = validation.operation(operation)
+    members = model.input_shape.members if model is not None and model.input_shape is not None else {}
+    return any(member.type_name == "structure" and "Bytes" in member.members for member in members.values())
+
+
 @bp.post("/")
 def dispatch() -> Response:
     g.request_id = str(uuid.uuid4())
@@ -108,6 +114,8 @@ def dispatch() -> Response:
         claimed = check_headers(dict(request.headers), settings.credential_map)
         body = _read_body(settings.max_request_bytes)
         if body is None:
+            if _takes_image(operation):  # what a Rekognition client expects for a too-big image
+                return error_response("ImageTooLargeException", "Image size is too large.")
             return error_response("SerializationException",
                                   f"The request body is larger than {settings.max_request_bytes} bytes.", status=413)
         account = check_body(claimed, method="POST", url=request.url, body=body)

@@ -144,3 +144,14 @@ def test_healthz_answers_from_heartbeats_in_milliseconds(client, framewise_env):
     heartbeat.beat("some-host:1234", now=time.time() - 600)
     assert client.get("/healthz").status_code == 503, "a worker silent for minutes is gone"
     assert client.get("/livez").status_code == 200
+
+
+def test_a_body_over_the_cap_for_an_image_call_is_an_image_too_large(client, framewise_env):
+    # boto3 users of DetectFaces/IndexFaces/… catch ImageTooLargeException, not a 413
+    size = framewise_env.max_request_bytes + 1
+    headers = signed("DetectFaces", b"{}")
+    headers["Content-Length"] = str(size)
+    stream = Watched(size)
+    response = client.post("/", input_stream=stream, headers=headers)
+    assert (response.status_code, json.loads(response.data)["__type"]) == (400, "ImageTooLargeException")
+    assert stream.read_bytes <= framewise_env.max_request_bytes // 8, "not buffered"
