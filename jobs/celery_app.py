@@ -37,6 +37,7 @@ def _config() -> dict:
         "task_time_limit": settings.task_time_limit,
         "task_default_queue": IO_QUEUE,
         "task_routes": {"framewise.analyze_chunk": {"queue": GPU_QUEUE},
+                        "framewise.train_project_version": {"queue": GPU_QUEUE},
                      "framewise.run_image": {"queue": IMAGE_QUEUE}},
         "worker_hijack_root_logger": False,
         "task_serializer": "json",

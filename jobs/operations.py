@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 Handler = Callable[[Session, str, dict], dict]
 
 # Modules that register operations other than Start*/Get* (imported once, on first use).
-OPERATION_MODULES = ("jobs.analyses", "jobs.images", "jobs.face_collections", "jobs.face_users", "jobs.celebrities")
+OPERATION_MODULES = ("jobs.analyses", "jobs.images", "jobs.face_collections", "jobs.face_users", "jobs.celebrities",
+                     "jobs.custom_projects")
 
 _EXTRA: dict[str, Handler] = {}
 

@@ -343,3 +343,74 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     latency_millis: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom Labels (jobs/custom_projects.py): a tenant's projects, their TRAIN/TEST datasets with
+# one row per manifest line, and the versions trained from them (their files live in storage).
+
+
+class CustomProject(Base):
+    __tablename__ = "custom_projects"
+    __table_args__ = (UniqueConstraint("account", "name", name="uq_custom_projects_account_name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CustomDataset(Base):
+    """A project's TRAIN or TEST dataset; `status_message` lists a bad manifest's errors by line."""
+
+    __tablename__ = "custom_datasets"
+    __table_args__ = (UniqueConstraint("project_pk", "dataset_type", name="uq_custom_datasets_project_type"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    project_pk: Mapped[int] = mapped_column(ForeignKey("custom_projects.id", ondelete="CASCADE"), index=True)
+    dataset_type: Mapped[str] = mapped_column(String(8))  # TRAIN | TEST
+    status: Mapped[str] = mapped_column(String(32))
+    status_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_message_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CustomDatasetEntry(Base):
+    """One Ground Truth manifest line as imported (`entry`, the JSON object), with the label
+    names it carries and how many boxes, for ListDatasetEntries/ListDatasetLabels and training."""
+
+    __tablename__ = "custom_dataset_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    dataset_pk: Mapped[int] = mapped_column(ForeignKey("custom_datasets.id", ondelete="CASCADE"), index=True)
+    source_ref: Mapped[str] = mapped_column(Text)
+    entry: Mapped[dict]
+    labels: Mapped[list]  # label names, one per image-level label or box
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CustomProjectVersion(Base):
+    """A trained (or training) model. Its weights, label map and evaluation summary are files
+    under `output_bucket`/`output_prefix`; `evaluation` keeps the F1 and the summary's name."""
+
+    __tablename__ = "custom_project_versions"
+    __table_args__ = (UniqueConstraint("project_pk", "version_name", name="uq_custom_project_versions_project_name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    project_pk: Mapped[int] = mapped_column(ForeignKey("custom_projects.id", ondelete="CASCADE"), index=True)
+    version_name: Mapped[str] = mapped_column(String(255))
+    version_arn: Mapped[str] = mapped_column(Text, unique=True)
+    status: Mapped[str] = mapped_column(String(32))
+    status_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    output_bucket: Mapped[str] = mapped_column(String(255))
+    output_prefix: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    min_inference_units: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    evaluation: Mapped[dict | None] = mapped_column(nullable=True)
+    training_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Last sign of life of its training (queued, or progress): the dispatcher's sweep re-sends
+    # training nothing has touched for longer than a task may run.
+    progress_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    training_ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

@@ -114,6 +114,22 @@ def read_object(ref: VideoRef, *, max_bytes: int) -> bytes:
         return body.read(max_bytes + 1)
 
 
+def write_object(ref: VideoRef, data: bytes) -> None:
+    """Store a small object (a trained model's files, an evaluation summary) at `ref`."""
+    if get_settings().bucket_root is not None:
+        path = _local_path(ref)
+        if not path.parent.is_relative_to(get_settings().bucket_root.resolve() / ref.bucket):
+            raise InvalidS3Object("Request has invalid S3 object.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)  # readers see the old file or the new one, never half
+        return
+    with _s3_errors():
+        _s3_client().put_object(Bucket=ref.bucket, Key=ref.name, Body=data)
+
+
 @contextlib.contextmanager
 def open_local(ref: VideoRef, cache_dir: Path):
     """Yield a local file path for the video: the file itself under a bucket root, otherwise a

@@ -13,7 +13,7 @@ from kombu.exceptions import ChannelError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from jobs import images, lifecycle, notify
+from jobs import custom_training, images, lifecycle, notify
 from jobs.celery_app import GPU_QUEUE, IO_QUEUE, app
 from jobs.records import Phase
 from jobs.settings import get_settings
@@ -118,6 +118,8 @@ def recover_stalled() -> None:
         analyze_chunk.delay(job_id, index)
     for job_id in stalled.finalize:
         finalize_job.delay(job_id)
+    for version_id in custom_training.stalled(get_settings().task_time_limit + 120):
+        train_project_version.delay(version_id)
     lifecycle.purge_expired()
     notify.deliver_pending()
 
@@ -155,3 +157,22 @@ def _image_inference():
 @app.task(name="framewise.run_image", ignore_result=False, acks_late=False, reject_on_worker_lost=False)
 def run_image(name: str, params: dict, inputs: dict) -> dict:
     return images.run(name, params, inputs, _image_inference())
+
+
+@app.task(name="framewise.train_project_version", bind=True, max_retries=RETRIES)
+def train_project_version(self, version_id: int) -> None:
+    """Custom Labels training (jobs.custom_training); outages retried, anything else ends it FAILED."""
+    try:
+        custom_training.train(version_id, _image_inference())
+    except TRANSIENT as error:
+        if self.request.retries >= self.max_retries:
+            custom_training.fail(version_id, "A service training depends on (database or storage) stayed "
+                                             "unavailable; train the version again later.")
+            return
+        raise self.retry(exc=error, countdown=min(60, 2 ** self.request.retries)) from error
+    except SoftTimeLimitExceeded:
+        custom_training.fail(version_id, "Training took longer than a worker task may run "
+                                         "(FRAMEWISE_TASK_SOFT_TIME_LIMIT); train on fewer images or raise it.")
+    except Exception:
+        log.exception("training project version %s failed", version_id)
+        custom_training.fail(version_id, "Internal error while training; train the version again, or report it.")

@@ -130,6 +130,18 @@ class MobileNetV2(LazyModel):
         batch = torch.from_numpy(np.ascontiguousarray(check_frames(frames))).to(self.device)
         return self.built(preprocess(batch)).softmax(1).cpu()
 
+    @torch.inference_mode()
+    def embeddings(self, frames: np.ndarray) -> np.ndarray:
+        """The penultimate layer (the 1280 pooled features the ImageNet classifier reads) for uint8
+        RGB frames (N, H, W, 3): the frozen backbone Custom Labels trains its heads on."""
+        frames = check_frames(frames)
+        out = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = torch.from_numpy(np.array(frames[start : start + self.batch_size])).to(self.device)  # a writable copy
+            features = self.built.features(preprocess(batch))
+            out.append(F.adaptive_avg_pool2d(features, 1).flatten(1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
+
     def predict(self, frames: np.ndarray) -> list[ClassScores]:
         frames = check_frames(frames)
         results: list[ClassScores] = []
