@@ -7,8 +7,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from models.calibration import IDENTITY, Curve, curve, curves, fit_isotonic
 from jobs.analyses.labels import CLASSIFIERS
+from models.calibration import IDENTITY, Curve, curve, curves, fit_isotonic
 from models.catalog import SPECS
 
 
