@@ -16,6 +16,7 @@ it travels like a frame.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +68,19 @@ def face_crops(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
     return np.stack([face_crop(image, face) for face in faces])
 
 
+@contextlib.contextmanager
+def _denormals_flushed():
+    """These graphs' float16-quantised weights drive activations into denormal floats, which x86
+    CPUs compute ~5x slower (faceres 2.9 s -> 0.58 s per face measured here); flushing them to
+    zero changes no output above 1e-30. Only for the forward pass: left on, the CPU state leaks
+    into everything else in the process (hypothesis, for one, refuses to run under it)."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 class HumanFaceGraph(LazyModel):
     """One of human's TF.js face graphs, run in PyTorch on face crops (from `face_crops`).
 
@@ -79,10 +93,6 @@ class HumanFaceGraph(LazyModel):
     def build(self):
         from models.tfjs_graph import GraphModule, load_graph_model
 
-        # These graphs' float16-quantised weights drive activations into denormal floats,
-        # which x86 CPUs compute ~5x slower (faceres 2.9 s -> 0.58 s per face measured here);
-        # flushing them to zero changes no output above 1e-30. Process-wide, set once.
-        torch.set_flush_denormal(True)
         graph = load_graph_model(Path(self.files[self.model_file]))
         return GraphModule(graph, self.outputs).eval().to(torch.device(self.device))
 
@@ -97,7 +107,8 @@ class HumanFaceGraph(LazyModel):
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, ...]:
         """The graph's outputs for a batch of crops, as numpy arrays."""
         x = self.prepare(torch.from_numpy(np.ascontiguousarray(crops)).to(self.device))
-        return tuple(t.float().cpu().numpy() for t in self.built(x))
+        with _denormals_flushed():
+            return tuple(t.float().cpu().numpy() for t in self.built(x))
 
     def predict(self, crops: np.ndarray) -> list:
         crops = check_frames(crops)

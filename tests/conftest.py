@@ -24,6 +24,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO.parent / "shared" / "media"
 
 
+def stack_environ() -> dict[str, str]:
+    """This process's environment for a stack's child processes, without any Framewise or AWS
+    endpoint setting an earlier fixture left here (a unit test's FRAMEWISE_BUCKET_ROOT would send
+    a stack's videos to the wrong storage): each stack sets all of its own."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(("FRAMEWISE_", "AWS_ENDPOINT_URL")) and key != "AWS_PROFILE"
+            or key == "FRAMEWISE_REQUIRE_MEDIA"}
+
+
 def media_required() -> bool:
     """In CI the media is always there (.ci/run says so): its absence is a failure, not a skip."""
     return os.environ.get("FRAMEWISE_REQUIRE_MEDIA", "").lower() in ("1", "true", "yes") \

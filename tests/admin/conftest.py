@@ -5,7 +5,6 @@ Screenshots of the main pages are written to tests/admin/screenshots/ (git-ignor
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -27,16 +26,12 @@ STACK_ENV = {"FRAMEWISE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "FRAMEWISE_WEBHO
 def stack(tmp_path_factory, postgres, redis_server, models_dir):
     """The e2e stack, started for this package alone and stopped when its tests end: it uses the same
     Redis database as tests/e2e's own stack, whose workers must never see this one's tasks."""
-    saved = {key: os.environ.get(key) for key in STACK_ENV}
-    os.environ.update(STACK_ENV)  # the stack copies os.environ into its processes' environment
+    e2e.STACK_EXTRA_ENV.update(STACK_ENV)
     try:
         yield from e2e.stack.__wrapped__(tmp_path_factory, postgres, redis_server, models_dir)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        e2e.STACK_EXTRA_ENV.clear()
+
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"

@@ -7,7 +7,6 @@ gets a fresh database and a Redis database flushed for it.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -22,13 +21,15 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, stack_environ
 
 BUCKET = "framewise-e2e"
 TENANT_A = ("AKIDTENANTA000000001", "secret-a-" + secrets.token_hex(8))
 TENANT_B = ("AKIDTENANTB000000002", "secret-b-" + secrets.token_hex(8))
 MAX_CONCURRENT_JOBS = 3
 MAX_VIDEO_BYTES = 20 * 1024 * 1024
+# Settings a package adds to the stack it starts from this fixture (tests/admin's webhook window).
+STACK_EXTRA_ENV: dict[str, str] = {}
 SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:AmazonRekognitionDone"  # moto's default account
 
 
@@ -119,7 +120,7 @@ def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
     s3_port, web_port = free_port(), free_port()
     s3_url = f"http://127.0.0.1:{s3_port}"
     env = {
-        **os.environ,
+        **stack_environ(),
         "FRAMEWISE_DATA_DIR": str(work / "data"),
         "FRAMEWISE_DATABASE_URL": db_url,
         "FRAMEWISE_BROKER_URL": redis_url,
@@ -139,6 +140,7 @@ def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
         "FRAMEWISE_TASK_SOFT_TIME_LIMIT": "240",
         "FRAMEWISE_TASK_TIME_LIMIT": "300",
         "PYTHONUNBUFFERED": "1",
+        **STACK_EXTRA_ENV,
     }
     # FRAMEWISE_BUCKET_ROOT: left in this process by framewise_env when unit tests ran first; the
     # stack reads its videos from S3.

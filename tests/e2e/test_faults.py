@@ -25,7 +25,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.conftest import REPO, free_port, media, server_dir, start_redis
+from tests.conftest import REPO, free_port, media, server_dir, stack_environ, start_redis
 from tests.e2e.conftest import BUCKET, TENANT_A, Stack, _wait_http
 
 pytestmark = pytest.mark.e2e
@@ -165,7 +165,7 @@ def faults(tmp_path_factory, models_dir) -> FaultStack:
     s3_url = f"http://127.0.0.1:{s3_port}"
     storage = FlakyStorage(s3_port)
     env = {
-        **os.environ,
+        **stack_environ(),
         "FRAMEWISE_DATA_DIR": str(work / "data"),
         "FRAMEWISE_DATABASE_URL": servers.database_url,
         "FRAMEWISE_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",

@@ -24,7 +24,7 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, stack_environ
 from tests.e2e.conftest import TENANT_A, TENANT_B, _wait_http
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +78,7 @@ def service(tmp_path_factory, postgres, redis_server, models_dir) -> Service:
     db_url = postgres.database("framewise_hostile")
     port = free_port()
     env = {
-        **os.environ,
+        **stack_environ(),
         "FRAMEWISE_DATA_DIR": str(work / "data"), "FRAMEWISE_DATABASE_URL": db_url,
         "FRAMEWISE_BROKER_URL": f"{redis_server}/11", "FRAMEWISE_REDIS_URL": f"{redis_server}/11",
         "FRAMEWISE_MODELS_DIR": str(models_dir), "FRAMEWISE_BUCKET_ROOT": str(root),
