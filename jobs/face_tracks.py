@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from jobs.analyses import Frames, Row
-from jobs.face_frames import found_faces
+from jobs.analyses import Analysis, Frames, Row
+from jobs.face_frames import found_faces, model_names
 from jobs.records import Job, Result
 
 SIGHTINGS = "FACES"
@@ -126,3 +126,20 @@ def _sightings(session: Session, job: Job, analysis: str) -> Iterator[tuple[int,
 def default_face(detail: dict) -> dict:
     """The FaceDetail members Get{FaceSearch,CelebrityRecognition} return (the DEFAULT ones)."""
     return {key: detail[key] for key in ("BoundingBox", "Confidence", "Landmarks", "Pose", "Quality") if key in detail}
+
+
+class TrackedFacesAnalysis(Analysis):
+    """The chunk side shared by the analyses that follow faces as tracks (face search,
+    celebrities): detect and embed, track per chunk, hand each chunk's summary to finalize."""
+
+    def model_names(self, options: dict | None = None) -> tuple[str, ...]:
+        return model_names(embed=True)
+
+    def start_chunk(self, options: dict, start_millis: int, end_millis: int) -> ChunkState:
+        return start(start_millis, end_millis)
+
+    def rows(self, frames: Frames, infer, options: dict, state: ChunkState) -> list[Row]:
+        return sightings(frames, infer, state)
+
+    def end_chunk(self, options: dict, state: ChunkState) -> list[Row]:
+        return summary(state)

@@ -77,3 +77,27 @@ def _close(name: str, current: list) -> LabelSegment:
     start, end, label = current
     bare = {key: value for key, value in label.items() if key != "Instances"}
     return LabelSegment(name=name, start_millis=start, end_millis=end, label=bare)
+
+
+def rebuild_label_segments(session, job, record, analysis: str, item_key: str, extra: dict | None = None) -> None:
+    """AggregateBy=SEGMENTS rows of a label-like analysis (labels, moderation), built once at
+    finalize from its TIMESTAMPS rows: replaced, never appended, so finalizing twice is safe.
+    A label stays in one segment while its sightings are at most 1.5 sampling intervals apart."""
+    from sqlalchemy import delete, select
+
+    from jobs.records import Result
+
+    gap = int(1000 / (record.sample_fps or 2.0) * 1.5)
+    session.execute(delete(Result).where(Result.job_id == job.id, Result.analysis == analysis,
+                                         Result.aggregate == "SEGMENTS"))
+    sightings = session.execute(
+        select(Result.timestamp_millis, Result.item[item_key])
+        .where(Result.job_id == job.id, Result.analysis == analysis, Result.aggregate == "TIMESTAMPS")
+        .order_by(Result.timestamp_millis, Result.id).execution_options(yield_per=2000))
+    for segment in label_segments(((ts, label) for ts, label in sightings), max_gap_millis=gap):
+        item = {"Timestamp": segment.start_millis, item_key: segment.label,
+                "StartTimestampMillis": segment.start_millis, "EndTimestampMillis": segment.end_millis,
+                "DurationMillis": segment.end_millis - segment.start_millis, **(extra or {})}
+        session.add(Result(job_id=job.id, analysis=analysis, chunk_index=None, aggregate="SEGMENTS",
+                           timestamp_millis=segment.start_millis, group_key=segment.name,
+                           rank=100.0 - segment.label["Confidence"], item=item))

@@ -12,30 +12,17 @@ from typing import ClassVar
 from sqlalchemy.orm import Session
 
 from jobs import face_tracks
-from jobs.analyses import Analysis, Frames, Order, Row, register
-from jobs.face_frames import model_names
+from jobs.analyses import Order, register
 from jobs.records import Job, JobAnalysis
 
 
 @register
-class CelebrityRecognition(Analysis):
+class CelebrityRecognition(face_tracks.TrackedFacesAnalysis):
     name = "celebrities"
     start_op = "StartCelebrityRecognition"
     get_op = "GetCelebrityRecognition"
     items_key = "Celebrities"
     sorts: ClassVar = {"TIMESTAMP": Order.TIME, "ID": Order.GROUP}
-
-    def model_names(self, options: dict | None = None) -> tuple[str, ...]:
-        return model_names(embed=True)
-
-    def start_chunk(self, options: dict, start_millis: int, end_millis: int):
-        return face_tracks.start(start_millis, end_millis)
-
-    def rows(self, frames: Frames, infer, options: dict, state) -> list[Row]:
-        return face_tracks.sightings(frames, infer, state)
-
-    def end_chunk(self, options: dict, state) -> list[Row]:
-        return face_tracks.summary(state)
 
     def finalize(self, session: Session, job: Job, record: JobAnalysis) -> None:
         from jobs.celebrities import recognise

@@ -14,15 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import face_tracks
-from jobs.analyses import Analysis, Frames, Order, Row, index_key, register
-from jobs.face_frames import model_names
+from jobs.analyses import Order, index_key, register
 from jobs.records import FaceCollection, Job, JobAnalysis
 
 MAX_MATCHES = 100  # FaceMatches per person
 
 
 @register
-class FaceSearch(Analysis):
+class FaceSearch(face_tracks.TrackedFacesAnalysis):
     name = "face_search"
     start_op = "StartFaceSearch"
     get_op = "GetFaceSearch"
@@ -37,18 +36,6 @@ class FaceSearch(Analysis):
         from jobs.face_collections import check_model, find_collection
 
         check_model(find_collection(session, account, options["CollectionId"]))
-
-    def model_names(self, options: dict | None = None) -> tuple[str, ...]:
-        return model_names(embed=True)
-
-    def start_chunk(self, options: dict, start_millis: int, end_millis: int):
-        return face_tracks.start(start_millis, end_millis)
-
-    def rows(self, frames: Frames, infer, options: dict, state) -> list[Row]:
-        return face_tracks.sightings(frames, infer, state)
-
-    def end_chunk(self, options: dict, state) -> list[Row]:
-        return face_tracks.summary(state)
 
     def finalize(self, session: Session, job: Job, record: JobAnalysis) -> None:
         from jobs.face_collections import search

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from jobs.analyses import Analysis, Frames, Order, Row, register
 from jobs.images import image_operation
-from jobs.labels import LabelFilters, label_segments
-from jobs.records import Job, JobAnalysis, Result
+from jobs.labels import LabelFilters, rebuild_label_segments
+from jobs.records import Job, JobAnalysis
 from models.calibration import curve
 from models.label_fusion import frame_labels
 
@@ -78,21 +77,7 @@ class LabelDetection(Analysis):
                 for timestamp, labels in zip(frames.timestamps_millis, per_frame, strict=True) for label in labels]
 
     def finalize(self, session: Session, job: Job, record: JobAnalysis) -> None:
-        # A label stays in one segment while its sightings are at most 1.5 sampling intervals apart.
-        gap = int(1000 / (record.sample_fps or 2.0) * 1.5)
-        session.execute(delete(Result).where(Result.job_id == job.id, Result.analysis == self.name,
-                                             Result.aggregate == "SEGMENTS"))
-        sightings = session.execute(
-            select(Result.timestamp_millis, Result.item["Label"])
-            .where(Result.job_id == job.id, Result.analysis == self.name, Result.aggregate == "TIMESTAMPS")
-            .order_by(Result.timestamp_millis, Result.id).execution_options(yield_per=2000))
-        for segment in label_segments(((ts, label) for ts, label in sightings), max_gap_millis=gap):
-            item = {"Timestamp": segment.start_millis, "Label": segment.label,
-                    "StartTimestampMillis": segment.start_millis, "EndTimestampMillis": segment.end_millis,
-                    "DurationMillis": segment.end_millis - segment.start_millis}
-            session.add(Result(job_id=job.id, analysis=self.name, chunk_index=None, aggregate="SEGMENTS",
-                               timestamp_millis=segment.start_millis, group_key=segment.name,
-                               rank=_confidence_rank(segment.label), item=item))
+        rebuild_label_segments(session, job, record, self.name, "Label")
 
 
 @image_operation("DetectLabels")
