@@ -352,3 +352,11 @@ def test_a_running_version_labels_a_video_along_its_timeline(folder, frames, inf
     names = [item["CustomLabel"]["Name"] for item in items]
     assert len(names) >= 5 and set(names) == {"dog"}, names
     assert [item["Timestamp"] for item in items] == sorted(item["Timestamp"] for item in items)
+
+
+def test_detect_custom_labels_takes_at_most_4_mb_of_image_bytes(framewise_env):
+    # 4.5 MB: within other image calls' 5 MB, over DetectCustomLabels' 4 MB
+    jpeg = b"\xff\xd8\xff" + bytes(4 * 1024 * 1024 + 512 * 1024)
+    with pytest.raises(errors.ImageTooLarge):
+        call("DetectCustomLabels", {"ProjectVersionArn": "arn:aws:rekognition:us-east-1:0:project/p/version/v/1",
+                                    "Image": {"Bytes": base64.b64encode(jpeg).decode()}})
