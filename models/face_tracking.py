@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.track_stitching import ChunkTracks
+from models.track_stitching import ChunkTracks, find_root, number_persons
 from models.tracking import Track, Tracker, TrackerConfig
 
 GATE_COSINE = 0.25  # impostor mean + 2.1 sd (models/face_similarity.py)
@@ -70,11 +70,6 @@ def stitch(chunks: list[ChunkTracks], min_cosine: float = STITCH_COSINE,
 
     parent: dict[tuple[int, int], tuple[int, int]] = {}
 
-    def root(key):
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
     for k in range(len(chunks) - 1):
         before, after = chunks[k], chunks[k + 1]
         ends = [i for i, (_, last) in before.spans().items() if last[0] >= before.end_ms - edge_ms]
@@ -88,11 +83,5 @@ def stitch(chunks: list[ChunkTracks], min_cosine: float = STITCH_COSINE,
         if cost.size:
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] < 9.0:
-                    parent[root((k + 1, starts[c]))] = root((k, ends[r]))
-    first_seen: dict[tuple[int, int], tuple] = {}
-    for k, chunk in enumerate(chunks):
-        for index, (first, _) in chunk.spans().items():
-            person = root((k, index))
-            first_seen[person] = min(first_seen.get(person, (first[0], k, index)), (first[0], k, index))
-    order = {person: n for n, person in enumerate(sorted(first_seen, key=first_seen.get))}
-    return {(k, index): order[root((k, index))] for k, chunk in enumerate(chunks) for index in chunk.spans()}
+                    parent[find_root(parent, (k + 1, starts[c]))] = find_root(parent, (k, ends[r]))
+    return number_persons(chunks, parent)

@@ -127,14 +127,28 @@ def _edge_cost(before: ChunkTracks, after: ChunkTracks, edge_ms: int) -> tuple[l
     return a_ids, b_ids, cost
 
 
+def find_root(parent: dict, key: tuple[int, int]) -> tuple[int, int]:
+    """The track a joined group of chunk tracks is known by (a union-find kept as a parent map)."""
+    while parent.setdefault(key, key) != key:
+        key = parent[key]
+    return key
+
+
+def number_persons(chunks: list[ChunkTracks], parent: dict) -> dict[tuple[int, int], int]:
+    """(chunk position, local index) -> global person index: joined tracks share one, and persons
+    are numbered in order of first appearance."""
+    first_seen: dict[tuple[int, int], tuple] = {}
+    for k, chunk in enumerate(chunks):
+        for index, (first, _) in chunk.spans().items():
+            person = find_root(parent, (k, index))
+            first_seen[person] = min(first_seen.get(person, (first[0], k, index)), (first[0], k, index))
+    order = {person: n for n, person in enumerate(sorted(first_seen, key=first_seen.get))}
+    return {(k, index): order[find_root(parent, (k, index))] for k, chunk in enumerate(chunks) for index in chunk.spans()}
+
+
 def stitch(chunks: list[ChunkTracks], edge_ms: int = EDGE_MS, reid_ms: int = REID_MS) -> dict[tuple[int, int], int]:
     """(chunk position, local index) -> global person index, for every local index of every chunk."""
     parent: dict[tuple[int, int], tuple[int, int]] = {}
-
-    def root(key):
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
 
     continued: set[tuple[int, int]] = set()  # tracks that already have a successor
     for k in range(len(chunks) - 1):
@@ -143,7 +157,7 @@ def stitch(chunks: list[ChunkTracks], edge_ms: int = EDGE_MS, reid_ms: int = REI
         a_ids, b_ids, cost = (_overlap_cost(before, after) if has_warm_up else _edge_cost(before, after, edge_ms))
         linked = set()
         for r, c in _pairs(cost):
-            parent[root((k + 1, b_ids[c]))] = root((k, a_ids[r]))
+            parent[find_root(parent, (k + 1, b_ids[c]))] = find_root(parent, (k, a_ids[r]))
             continued.add((k, a_ids[r]))
             linked.add(b_ids[c])
         # Re-identify newcomers of chunk k+1 with people who vanished earlier and never came back.
@@ -160,13 +174,7 @@ def stitch(chunks: list[ChunkTracks], edge_ms: int = EDGE_MS, reid_ms: int = REI
                         reid[r, c] = distance
         for r, c in _pairs(reid):
             (j, a), _ = ended[r]
-            parent[root((k + 1, newcomers[c][0]))] = root((j, a))
+            parent[find_root(parent, (k + 1, newcomers[c][0]))] = find_root(parent, (j, a))
             continued.add((j, a))
 
-    first_seen: dict[tuple[int, int], tuple] = {}
-    for k, chunk in enumerate(chunks):
-        for index, (first, _) in chunk.spans().items():
-            person = root((k, index))
-            first_seen[person] = min(first_seen.get(person, (first[0], k, index)), (first[0], k, index))
-    order = {person: n for n, person in enumerate(sorted(first_seen, key=first_seen.get))}
-    return {(k, index): order[root((k, index))] for k, chunk in enumerate(chunks) for index in chunk.spans()}
+    return number_persons(chunks, parent)
