@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobs import analyses, pagination
-from jobs.analyses import Order
+from jobs.analyses import Analysis, Order
 from jobs.errors import (
     IdempotentParameterMismatch,
     InvalidParameter,
@@ -171,8 +171,30 @@ class JobFilter:
 JOB_STATUSES = tuple(dict.fromkeys(p.job_status for p in Phase))
 
 
+def _jobs_query(query, *, analysis: str | None, since: dt.datetime | None, until: dt.datetime | None):
+    """The filters both job listings (the admin pages', the REST API's) share."""
+    if analysis:
+        query = query.where(Job.analyses.any(JobAnalysis.analysis == analysis))
+    if since:
+        query = query.where(Job.created_at >= since)
+    if until:
+        query = query.where(Job.created_at < until)
+    return query
+
+
+def _newest_first(session: Session, query, after: tuple[dt.datetime, str] | None,
+                  limit: int) -> tuple[list[Job], tuple[dt.datetime, str] | None]:
+    """One keyset page of jobs, newest first: (created_at, id) < after; and the next page's key."""
+    if after:
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(*after))
+    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ((rows[-1].created_at, rows[-1].id) if more else None)
+
+
 def list_all_jobs(session: Session, filters: JobFilter, *, after: tuple[dt.datetime, str] | None = None,
-              limit: int = 50) -> tuple[list[Job], tuple[dt.datetime, str] | None]:
+                  limit: int = 50) -> tuple[list[Job], tuple[dt.datetime, str] | None]:
     """Jobs of every tenant (or one), newest first, one keyset page: (created_at, id) < after.
     Returns the page and the key to pass as `after` for the next one (None on the last page)."""
     query = select(Job)
@@ -184,18 +206,8 @@ def list_all_jobs(session: Session, filters: JobFilter, *, after: tuple[dt.datet
         query = query.where(Job.phase.in_([p.value for p in Phase if p.job_status == filters.status]))
     if filters.analysis:
         analyses.get(filters.analysis)  # KeyError for a name the registry does not know
-        query = query.where(select(JobAnalysis.job_id).where(
-            JobAnalysis.job_id == Job.id, JobAnalysis.analysis == filters.analysis).exists())
-    if filters.since:
-        query = query.where(Job.created_at >= filters.since)
-    if filters.until:
-        query = query.where(Job.created_at < filters.until)
-    if after:
-        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(*after))
-    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, ((rows[-1].created_at, rows[-1].id) if more else None)
+    query = _jobs_query(query, analysis=filters.analysis, since=filters.since, until=filters.until)
+    return _newest_first(session, query, after, limit)
 
 
 def job_accounts(session: Session) -> list[str]:
@@ -257,20 +269,42 @@ def results_page(session: Session, job_id: str, analysis: str, *, order: Order, 
     return Page(rows, next_key)
 
 
-def get_results(session: Session, account: str, analysis: str, job_id: str, *, max_results: int | None = None,
-                next_token: str | None = None, sort_by: str | None = None,
-                aggregate_by: str | None = None) -> dict:
-    """A Get* answer: the job's state and, once it SUCCEEDED, one page of the analysis's items."""
-    settings = get_settings()
+def _order(analysis: str, sort_by: str | None, aggregate_by: str | None, *, names: tuple[str, str],
+           scope: str = "") -> tuple[Analysis, str, str]:
+    """The analysis and the Get order asked for (its defaults when not), or InvalidParameter naming
+    the caller's own parameters (`names`)."""
     chosen = analyses.get(analysis)
     sort_by = sort_by or next(iter(chosen.sorts))
     aggregate_by = aggregate_by or chosen.aggregations[0]
     if sort_by not in chosen.sorts:
-        raise InvalidParameter(f"SortBy must be one of {', '.join(chosen.sorts)}.")
+        raise InvalidParameter(f"{names[0]} must be one of {', '.join(chosen.sorts)}{scope}.")
     if aggregate_by not in chosen.aggregations:
-        raise InvalidParameter(f"AggregateBy must be one of {', '.join(chosen.aggregations)}.")
+        raise InvalidParameter(f"{names[1]} must be one of {', '.join(chosen.aggregations)}{scope}.")
+    return chosen, sort_by, aggregate_by
+
+
+def _signed_page(session: Session, job: Job, chosen: Analysis, sort_by: str, aggregate_by: str, token: str | None,
+                 limit: int, *, view: str) -> tuple[list[dict], str | None]:
+    """One page of a job's items after a signed cursor, and the signed cursor of the next (None on the last)."""
+    settings = get_settings()
+    after = None
+    if token:
+        after = pagination.decode(settings.secret_key, token, job_id=job.id, view=view,
+                                  ttl_seconds=settings.next_token_ttl_hours * 3600)
+    page = results_page(session, job.id, chosen.name, order=chosen.sorts[sort_by], aggregate=aggregate_by,
+                        after=after, limit=limit)
+    following = None
+    if page.next_key is not None:
+        following = pagination.encode(settings.secret_key, job_id=job.id, view=view, key=page.next_key)
+    return [chosen.item(row) for row in page.rows], following
+
+
+def get_results(session: Session, account: str, analysis: str, job_id: str, *, max_results: int | None = None,
+                next_token: str | None = None, sort_by: str | None = None,
+                aggregate_by: str | None = None) -> dict:
+    """A Get* answer: the job's state and, once it SUCCEEDED, one page of the analysis's items."""
+    chosen, sort_by, aggregate_by = _order(analysis, sort_by, aggregate_by, names=("SortBy", "AggregateBy"))
     limit = min(max_results or MAX_RESULTS_CAP, MAX_RESULTS_CAP)
-    view = f"{analysis}/{sort_by}/{aggregate_by}"
 
     job = find_job(session, account, job_id, analysis)
     record = job.analysis(analysis)
@@ -284,15 +318,10 @@ def get_results(session: Session, account: str, analysis: str, job_id: str, *, m
         out["StatusMessage"] = progress.of(session, job).sentence()
     if out["JobStatus"] != "SUCCEEDED":
         return out
-    after = None
-    if next_token:
-        after = pagination.decode(settings.secret_key, next_token, job_id=job.id, view=view,
-                                  ttl_seconds=settings.next_token_ttl_hours * 3600)
-    page = results_page(session, job.id, analysis, order=chosen.sorts[sort_by], aggregate=aggregate_by,
-                        after=after, limit=limit)
-    out[chosen.items_key] = [chosen.item(row) for row in page.rows]
-    if page.next_key is not None:
-        out["NextToken"] = pagination.encode(settings.secret_key, job_id=job.id, view=view, key=page.next_key)
+    out[chosen.items_key], following = _signed_page(session, job, chosen, sort_by, aggregate_by, next_token, limit,
+                                                    view=f"{analysis}/{sort_by}/{aggregate_by}")
+    if following is not None:
+        out["NextToken"] = following
     chosen.decorate(out, job, record)
     return out
 
@@ -351,55 +380,36 @@ def decode_passes(session: Session, job_id: str) -> int:
 def list_jobs(session: Session, account: str, *, phases: list[str] | None = None, analysis: str | None = None,
               created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
               cursor: str | None = None, limit: int = 50) -> tuple[list[Job], str | None]:
-    """The tenant's jobs, newest first, in keyset pages of (created_at, id)."""
+    """The tenant's jobs, newest first, in keyset pages of (created_at, id) behind a signed cursor."""
     settings = get_settings()
     query = select(Job).where(Job.account == account, Job.expires_at >= utcnow())
     if phases:
         query = query.where(Job.phase.in_(phases))
-    if analysis:
-        query = query.where(Job.analyses.any(JobAnalysis.analysis == analysis))
-    if created_after:
-        query = query.where(Job.created_at >= created_after)
-    if created_before:
-        query = query.where(Job.created_at < created_before)
+    query = _jobs_query(query, analysis=analysis, since=created_after, until=created_before)
+    after = None
     if cursor:
         at, job_id = pagination.decode(settings.secret_key, cursor, job_id=account, view="rest:jobs",
                                        ttl_seconds=settings.next_token_ttl_hours * 3600)
-        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(dt.datetime.fromisoformat(at), job_id))
-    jobs = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+        after = (dt.datetime.fromisoformat(at), job_id)
+    jobs, next_key = _newest_first(session, query, after, limit)
     following = None
-    if len(jobs) > limit:
-        jobs = jobs[:limit]
+    if next_key is not None:
         following = pagination.encode(settings.secret_key, job_id=account, view="rest:jobs",
-                                      key=[jobs[-1].created_at.isoformat(), jobs[-1].id])
+                                      key=[next_key[0].isoformat(), next_key[1]])
     return jobs, following
 
 
 def rest_results_page(session: Session, account: str, job_id: str, analysis: str, *, sort_by: str | None,
                       aggregate_by: str | None, cursor: str | None, limit: int) -> tuple[Job, list[dict], str | None]:
     """One cursor page of one analysis's items of a SUCCEEDED job (none before)."""
-    settings = get_settings()
     job = find_job(session, account, job_id, analysis)
-    chosen = analyses.get(analysis)
-    sort_by = sort_by or next(iter(chosen.sorts))
-    aggregate_by = aggregate_by or chosen.aggregations[0]
-    if sort_by not in chosen.sorts:
-        raise InvalidParameter(f"sort must be one of {', '.join(chosen.sorts)} for {analysis}.")
-    if aggregate_by not in chosen.aggregations:
-        raise InvalidParameter(f"aggregate must be one of {', '.join(chosen.aggregations)} for {analysis}.")
+    chosen, sort_by, aggregate_by = _order(analysis, sort_by, aggregate_by, names=("sort", "aggregate"),
+                                           scope=f" for {analysis}")
     if job.phase_enum is not Phase.SUCCEEDED:
         return job, [], None
-    view = f"rest:{analysis}/{sort_by}/{aggregate_by}"
-    after = None
-    if cursor:
-        after = pagination.decode(settings.secret_key, cursor, job_id=job.id, view=view,
-                                  ttl_seconds=settings.next_token_ttl_hours * 3600)
-    page = results_page(session, job.id, analysis, order=chosen.sorts[sort_by], aggregate=aggregate_by,
-                        after=after, limit=min(limit, MAX_RESULTS_CAP))
-    following = None
-    if page.next_key is not None:
-        following = pagination.encode(settings.secret_key, job_id=job.id, view=view, key=page.next_key)
-    return job, [chosen.item(row) for row in page.rows], following
+    items, following = _signed_page(session, job, chosen, sort_by, aggregate_by, cursor, min(limit, MAX_RESULTS_CAP),
+                                    view=f"rest:{analysis}/{sort_by}/{aggregate_by}")
+    return job, items, following
 
 
 def export_rows(session: Session, job: Job):
