@@ -33,6 +33,20 @@ def stack_environ() -> dict[str, str]:
             or key == "FRAMEWISE_REQUIRE_MEDIA"}
 
 
+def stop_processes(procs) -> None:
+    """Stop a stack's child processes: terminate all, then wait for each (killing a straggler)."""
+    import subprocess
+
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def media_required() -> bool:
     """In CI the media is always there (.ci/run says so): its absence is a failure, not a skip."""
     return os.environ.get("FRAMEWISE_REQUIRE_MEDIA", "").lower() in ("1", "true", "yes") \

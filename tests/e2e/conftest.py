@@ -21,7 +21,7 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
-from tests.conftest import REPO, free_port, stack_environ
+from tests.conftest import REPO, free_port, stack_environ, stop_processes
 
 BUCKET = "framewise-e2e"
 TENANT_A = ("AKIDTENANTA000000001", "secret-a-" + secrets.token_hex(8))
@@ -174,12 +174,5 @@ def stack(tmp_path_factory, postgres, redis_server, models_dir) -> Stack:
         _wait_http(f"{stack.url}/healthz", list(stack.procs.values()), timeout=180)
         yield stack
     finally:
-        for proc in stack.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in stack.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(stack.procs.values())
         postgres.drop(db_url)

@@ -25,7 +25,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.conftest import REPO, free_port, media, server_dir, stack_environ, start_redis
+from tests.conftest import REPO, free_port, media, server_dir, stack_environ, start_redis, stop_processes
 from tests.e2e.conftest import BUCKET, TENANT_A, Stack, _wait_http
 
 pytestmark = pytest.mark.e2e
@@ -201,14 +201,7 @@ def faults(tmp_path_factory, models_dir) -> FaultStack:
         yield stack
     finally:
         storage.close()
-        for proc in stack.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in stack.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(stack.procs.values())
         if stack.redis_process and stack.redis_process.poll() is None:
             stack.redis_process.kill()
         servers.stop()

@@ -24,7 +24,7 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.conftest import REPO, free_port, stack_environ
+from tests.conftest import REPO, free_port, stack_environ, stop_processes
 from tests.e2e.conftest import TENANT_A, TENANT_B, _wait_http
 
 pytestmark = pytest.mark.e2e
@@ -105,13 +105,7 @@ def service(tmp_path_factory, postgres, redis_server, models_dir) -> Service:
         _wait_http(f"http://127.0.0.1:{port}/healthz", list(procs.values()), timeout=180)
         yield Service(f"http://127.0.0.1:{port}", root, procs)
     finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs.values())
         postgres.drop(db_url)
 
 
