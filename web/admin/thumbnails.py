@@ -1,6 +1,7 @@
 """One frame of a job's video at a timestamp, as a JPEG: decoded from storage with the engine's
 own PyAV decoder (jobs.decode), never through a model. Frames are cached on disk by
-(job, millisecond, width); a video read from S3 is fetched once per job into the same folder.
+(job, millisecond, width); a video in S3 is read in place by range requests (or, with
+FRAMEWISE_CHUNK_RANGE_READS=false, fetched once per job into the same folder).
 A job's folder is removed a day after its frames were last asked for."""
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PIL import Image
 from jobs.decode import iter_frames
 from jobs.records import Job
 from jobs.settings import get_settings
-from jobs.storage import VideoRef, open_local
+from jobs.storage import VideoRef, open_video
 
 KEEP_SECONDS = 24 * 3600  # a job's cached frames (and video copy) after their last use
 PRUNE_EVERY_SECONDS = 3600
@@ -69,7 +70,8 @@ def frame_jpeg(job: Job, millis: int, width: int) -> bytes | None:
         os.utime(cached.parent)  # in use: not pruned for another day
         return cached.read_bytes()
     ref = VideoRef(job.video_bucket, job.video_name, job.video_version)
-    with _locks[job.id], open_local(ref, _cache_dir(job)) as path:
+    # From S3, read by range requests: a thumbnail costs its frames' bytes, not the whole video.
+    with _locks[job.id], open_video(ref, _cache_dir(job), ranged=get_settings().chunk_range_reads) as path:
         batches = iter_frames(path, start_millis=millis, end_millis=millis + SEARCH_MILLIS, rates={"": None},
                               batch_size=1, backend="pyav", max_side=width)
         try:
